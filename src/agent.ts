@@ -1,0 +1,228 @@
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { loadConfig, type AgentConfig } from './config';
+import { createCheck } from './checks';
+import { HealthEngine, type CheckSnapshot, type ResolvedOptions, type StateChange } from './health/engine';
+import type { CheckFn, CheckOptions, Group } from './health/types';
+import { portOf, probeServers, startProbeServer } from './probes/server';
+import { createAgentLogger } from './telemetry/logger';
+import { createHealthMetrics, type HealthMetrics } from './telemetry/health-metrics';
+import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/resource';
+import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
+import { VigilError } from './errors';
+import { addSecretsFromUrl, errorMessage } from './util/redact';
+
+/** Lets tests drive shutdown without killing the test runner. */
+export interface AgentHooks {
+  /** Re-raises a signal once the agent is done with it (default: process.kill on this process). */
+  kill?: (signal: NodeJS.Signals) => void;
+}
+
+type ChangeListener = (change: StateChange) => void;
+const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+const LEVEL: Record<string, SeverityNumber> = { 10: SeverityNumber.TRACE, 20: SeverityNumber.DEBUG, 30: SeverityNumber.INFO, 40: SeverityNumber.WARN, 50: SeverityNumber.ERROR, 60: SeverityNumber.FATAL };
+
+/** The composition root: config -> logger -> telemetry -> health engine -> probes; and the lifecycle. */
+export class Agent {
+  readonly config: AgentConfig;
+  readonly logger: Logger;
+  readonly engine: HealthEngine;
+  private readonly listeners = new Set<ChangeListener>();
+  private telemetry: Telemetry | undefined;
+  private metrics: HealthMetrics | undefined;
+  private server: Server | undefined;
+  private shuttingDown = false;
+  private exitFlushed = false;
+
+  /** True in a process started by one whose agent already serves probes. */
+  private get isChildOfAgent(): boolean {
+    const parent = this.env.VIGIL_AGENT_PID;
+    return Boolean(parent) && parent !== String(process.pid);
+  }
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly hooks: AgentHooks = {}) {
+    const { config, problems } = loadConfig(env);
+    this.config = config;
+    const agentLogger = createAgentLogger(config.logLevel);
+    this.logger = agentLogger.logger;
+    for (const problem of problems) {
+      this.logger.warn({ code: problem.variable === 'VIGIL_CONFIG' ? 'VIGIL_ERR_CONFIG_FILE' : 'VIGIL_ERR_CONFIG_VALUE', variable: problem.variable }, problem.message);
+    }
+    this.engine = new HealthEngine({
+      onRun: (check, result, durationMs) => this.metrics?.onRun(check, result, durationMs),
+      onChange: (change) => this.onChange(change),
+      onStillFailing: (check, sinceMs, reason) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason }, `check ${check} is still failing`),
+    });
+    if (!config.env.OTEL_SDK_DISABLED) {
+      try {
+        this.telemetry = startTelemetry(config.env, env, this.logger, (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server));
+        this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
+        agentLogger.forwardTo(forwardToOpenTelemetry());
+      } catch (error) {
+        this.logger.error({ code: 'VIGIL_ERR_TELEMETRY_START', err: errorMessage(error) }, 'OpenTelemetry could not be started; going on without exporting telemetry');
+      }
+    }
+    for (const spec of this.isChildOfAgent ? [] : config.checks) {
+      try {
+        const check = createCheck(spec);
+        this.engine.register(check, { ...spec.options, componentType: check.options.componentType });
+      } catch (error) {
+        this.logger.error({ code: 'VIGIL_ERR_CHECK_DEFINITION', check: spec.name }, `check ${spec.name} could not be set up: ${errorMessage(error)}; going on without it`);
+      }
+    }
+  }
+
+  /** Starts checks and the probe server, and takes over SIGTERM / SIGINT and the exit flush. */
+  async start(): Promise<void> {
+    process.on('beforeExit', this.onBeforeExit);
+    if (this.isChildOfAgent) {
+      // NODE_OPTIONS reaches every node process the service starts (workers, build tools):
+      // they are traced, but the probes and checks belong to the process that serves them.
+      this.logger.debug({ parent: this.env.VIGIL_AGENT_PID }, 'a parent process runs the probes; tracing only');
+      return;
+    }
+    this.engine.start();
+    for (const signal of SIGNALS) process.on(signal, this.onSignal);
+    try {
+      this.server = await startProbeServer(this.engine, {
+        port: this.config.port,
+        host: this.config.host,
+        details: this.config.details,
+        token: this.config.token,
+        service: serviceInfo(),
+        onRequest: (route, status, seconds) => this.metrics?.onProbe(route, status, seconds),
+      });
+      process.env.VIGIL_AGENT_PID = String(process.pid);
+      this.logger.info({ port: portOf(this.server), host: this.config.host, checks: this.engine.snapshot().map((c) => c.name), version: AGENT_VERSION }, `listening: probes on http://${this.config.host}:${portOf(this.server)}/health`);
+    } catch (error) {
+      this.logger.error({ code: 'VIGIL_ERR_PROBE_LISTEN', port: this.config.port, host: this.config.host }, `probe server could not listen on ${this.config.host}:${this.config.port}: ${errorMessage(error)}; going on without probes`);
+    }
+  }
+
+  /** Adds (or replaces) a check of the application's own. */
+  registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || typeof fn !== 'function') {
+      throw new VigilError('VIGIL_ERR_CHECK_DEFINITION', `registerCheck(name, fn): name must be 1-64 letters, digits or _ . : - and fn a function (got ${JSON.stringify(name)})`);
+    }
+    this.engine.register({ name, fn, options }, resolveOptions(options, this.config));
+  }
+
+  onStateChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  snapshot(): CheckSnapshot[] {
+    return this.engine.snapshot();
+  }
+
+  /** Stops everything the agent runs; bounded by VIGIL_FLUSH_TIMEOUT_MS. */
+  async stop(): Promise<void> {
+    for (const signal of SIGNALS) process.off(signal, this.onSignal);
+    process.off('beforeExit', this.onBeforeExit);
+    this.engine.beginShutdown();
+    await this.engine.stop();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+    await this.telemetry?.shutdown(this.config.flushTimeoutMs);
+  }
+
+  private onChange(change: StateChange): void {
+    const ids = change.traceId && !/^0+$/.test(change.traceId) ? { trace_id: change.traceId, span_id: change.spanId } : {};
+    const line = { check: change.check, from: change.from ?? null, to: change.to, reason: change.reason, ...ids };
+    // The first result is news only when it is not a pass; every later change is news.
+    if (change.to === 'fail') this.logger.warn(line, `check ${change.check} is failing: ${change.reason ?? 'no reason given'}`);
+    else if (change.from !== undefined || change.to !== 'pass') this.logger.info(line, `check ${change.check} changed from ${change.from ?? 'unknown'} to ${change.to}`);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
+      }
+    }
+  }
+
+  /** SIGTERM / SIGINT: readiness 503 at once, drain, stop checks, flush; then the signal's default unless the app handles it. */
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    const appHandles = process.listenerCount(signal) > 1;
+    if (this.shuttingDown) {
+      // A second signal: the user insists. Without a handler of the app's, go at once.
+      if (!appHandles) this.reraise(signal);
+      return;
+    }
+    this.shuttingDown = true;
+    this.engine.beginShutdown();
+    this.logger.info({ signal, phase: 'draining', delayMs: this.config.shutdownDelayMs }, `${signal} received: readiness is now 503`);
+    void (async () => {
+      const span = trace.getTracer('vigil-agent').startSpan('vigil.shutdown', { attributes: { 'process.signal': signal } }, ROOT_CONTEXT);
+      if (this.config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.shutdownDelayMs));
+      await withDeadline(this.engine.stop(), this.config.flushTimeoutMs);
+      this.logger.info({ signal, phase: 'flushing' }, 'checks stopped; flushing telemetry');
+      span.end();
+      const flushed = await this.telemetry?.flush(this.config.flushTimeoutMs) ?? true;
+      this.logger.info({ signal, phase: 'done', flushed, exit: appHandles ? 'left to the application' : 'default' }, appHandles ? 'shutdown done; the application decides when to exit' : `shutdown done; exiting on ${signal}`);
+      if (!appHandles) this.reraise(signal);
+    })().catch(() => {
+      if (!appHandles) this.reraise(signal);
+    });
+  };
+
+  private reraise(signal: NodeJS.Signals): void {
+    for (const s of SIGNALS) process.off(s, this.onSignal);
+    (this.hooks.kill ?? ((s) => process.kill(process.pid, s)))(signal);
+  }
+
+  /** The event loop ran dry: send what is buffered, within the flush deadline, and let the process end. */
+  private readonly onBeforeExit = (): void => {
+    if (this.exitFlushed || !this.telemetry) return;
+    this.exitFlushed = true;
+    const deadline = this.config.flushTimeoutMs;
+    void this.telemetry.flush(deadline).then((flushed) => {
+      if (!flushed) this.logger.warn({ code: 'VIGIL_ERR_EXPORT', flushTimeoutMs: deadline }, `telemetry was not delivered within ${deadline} ms of exit (VIGIL_FLUSH_TIMEOUT_MS); exiting without waiting longer`);
+    });
+  };
+}
+
+/** Options of an application check, with the agent's defaults. */
+export function resolveOptions(options: CheckOptions, config: Pick<AgentConfig, 'intervalMs' | 'timeoutMs'>): ResolvedOptions {
+  const groups: Group[] = options.groups?.length ? [...new Set(options.groups)] : ['ready', 'startup'];
+  return {
+    critical: options.critical ?? true,
+    intervalMs: Math.max(100, options.intervalMs ?? config.intervalMs),
+    timeoutMs: Math.max(1, options.timeoutMs ?? config.timeoutMs),
+    initialDelayMs: Math.max(0, options.initialDelayMs ?? 0),
+    jitter: Math.min(1, Math.max(0, options.jitter ?? 0.1)),
+    groups,
+    failureThreshold: Math.max(1, options.failureThreshold ?? 1),
+    successThreshold: Math.max(1, options.successThreshold ?? 1),
+    componentType: options.componentType,
+  };
+}
+
+function serviceInfo() {
+  const pkg = applicationPackage();
+  return { serviceId: serviceName(process.env, pkg), version: pkg.version, description: pkg.description };
+}
+
+/** The agent's log lines also go out as OpenTelemetry log records, linked to the run they are about. */
+function forwardToOpenTelemetry() {
+  const otelLogger = logs.getLogger('vigil-agent', AGENT_VERSION);
+  return (record: Record<string, unknown>) => {
+    const { msg, level, time, trace_id: traceId, span_id: spanId, name: _name, pid: _pid, ...attributes } = record;
+    const context = typeof traceId === 'string' && typeof spanId === 'string'
+      ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED })
+      : undefined;
+    otelLogger.emit({
+      body: String(msg ?? ''),
+      severityNumber: LEVEL[String(level)] ?? SeverityNumber.INFO,
+      severityText: ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<string, string>)[String(level)],
+      timestamp: typeof time === 'number' ? time : Date.now(),
+      attributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v as string])),
+      ...(context ? { context } : {}),
+    });
+  };
+}
+
+export { addSecretsFromUrl };

@@ -1,0 +1,128 @@
+import { Agent, type AgentHooks } from './agent';
+import type { CheckSnapshot, StateChange } from './health/engine';
+import { createCheck } from './checks';
+import { loadConfig } from './config';
+import { runCheck } from './health/run-check';
+import { applyCriticality } from './health/status';
+import type { CheckFn, CheckOptions, Status } from './health/types';
+import { emergencyLog } from './util/emergency-log';
+
+export { ERROR_CODES, VigilError } from './errors';
+import { errorMessage } from './util/redact';
+
+// The agent is a process-wide singleton shared through globalThis, so that the preload and the
+// application's `require('vigil-agent')` meet even when they resolve to different copies.
+const KEY = Symbol.for('vigil-agent.state');
+
+interface GlobalState {
+  agent?: Agent;
+  starting?: Promise<Agent | undefined>;
+  /** Checks registered before the agent started: added when it does. */
+  pending: Map<string, { fn: CheckFn; options: CheckOptions }>;
+}
+
+function state(): GlobalState {
+  const holder = globalThis as unknown as Record<symbol, GlobalState | undefined>;
+  holder[KEY] ??= { pending: new Map() };
+  return holder[KEY]!;
+}
+
+/**
+ * Starts the agent (the preload calls this). Never throws: a failed start leaves the host
+ * running without the agent, with one log line saying why.
+ */
+export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } = {}): Promise<Agent | undefined> {
+  const s = state();
+  s.starting ??= (async () => {
+    try {
+      const agent = new Agent(options.env ?? process.env, options.hooks);
+      s.agent = agent;
+      for (const [name, pending] of s.pending) agent.registerCheck(name, pending.fn, pending.options);
+      s.pending.clear();
+      await agent.start();
+      return agent;
+    } catch (error) {
+      emergencyLog('VIGIL_ERR_START', `vigil could not start: ${errorMessage(error)}; the application runs without it`);
+      return undefined;
+    }
+  })();
+  return s.starting;
+}
+
+/**
+ * Registers a check of the application's own. `fn` receives an AbortSignal that fires at the
+ * check's timeout; whatever it throws is a failed result, never a crash. Throws only on a
+ * malformed name or a non-function, at registration.
+ */
+export function registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
+  const s = state();
+  if (s.agent) s.agent.registerCheck(name, fn, options);
+  else s.pending.set(name, { fn, options });
+}
+
+/** Removes a check registered by name; true if there was one. */
+export function unregisterCheck(name: string): boolean {
+  const s = state();
+  return s.pending.delete(name) || (s.agent?.engine.unregister(name) ?? false);
+}
+
+/** The latest result of every check (empty until the agent has started). */
+export function getHealth(): CheckSnapshot[] {
+  return state().agent?.snapshot() ?? [];
+}
+
+/** Calls `listener` on every change of a check's state; returns a function that stops it. */
+export function onStateChange(listener: (change: StateChange) => void): () => void {
+  const s = state();
+  if (s.agent) return s.agent.onStateChange(listener);
+  let stop: (() => void) | undefined;
+  let cancelled = false;
+  void s.starting?.then((agent) => {
+    if (!cancelled && agent) stop = agent.onStateChange(listener);
+  });
+  return () => {
+    cancelled = true;
+    stop?.();
+  };
+}
+
+/** Stops the agent: checks, probe server, telemetry (flushed within VIGIL_FLUSH_TIMEOUT_MS). */
+export async function stop(): Promise<void> {
+  const s = state();
+  const agent = s.agent;
+  s.agent = undefined;
+  s.starting = undefined;
+  await agent?.stop();
+}
+
+/** One result of `runChecksOnce`. */
+export interface OnceResult {
+  name: string;
+  status: Status;
+  critical: boolean;
+  durationMs?: number;
+  output?: string;
+  observedValue?: number | string | boolean;
+  observedUnit?: string;
+}
+
+/**
+ * Runs every configured check once, in parallel, each within its timeout, and closes them: what
+ * `vigil-agent check` prints. Configuration problems are written to stderr.
+ */
+export async function runChecksOnce(env: NodeJS.ProcessEnv = process.env): Promise<OnceResult[]> {
+  const { config, problems } = loadConfig(env);
+  for (const problem of problems) emergencyLog('VIGIL_ERR_CONFIG_VALUE', problem.message);
+  return Promise.all(config.checks.map(async (spec): Promise<OnceResult> => {
+    let check;
+    try {
+      check = createCheck(spec);
+    } catch (error) {
+      return { name: spec.name, status: 'fail', critical: spec.options.critical, output: errorMessage(error) };
+    }
+    const { result, durationMs } = await runCheck(check, spec.options.timeoutMs);
+    await Promise.resolve(check.close?.()).catch(() => undefined);
+    const { status, output, observedValue, observedUnit } = applyCriticality(result, spec.options.critical);
+    return { name: spec.name, status, critical: spec.options.critical, durationMs, output, observedValue, observedUnit };
+  }));
+}

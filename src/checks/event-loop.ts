@@ -1,0 +1,38 @@
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { CheckSpec } from '../config';
+import type { CheckDefinition, CheckResult } from '../health/types';
+import { worst } from '../health/status';
+import { grade } from './thresholds';
+
+/**
+ * Event-loop delay (p99 since the last run) and utilisation. The liveness signal of the process
+ * itself: a loop blocked for seconds cannot serve, whatever its dependencies say.
+ */
+export function createEventLoopCheck(spec: Pick<CheckSpec, 'name' | 'settings'>): CheckDefinition {
+  const histogram = monitorEventLoopDelay({ resolution: 20 });
+  histogram.enable();
+  let lastUtilization: EventLoopUtilization | undefined;
+  const fn = (): CheckResult => {
+    const p99 = histogram.count > 0 ? histogram.percentile(99) / 1e6 : 0;
+    histogram.reset();
+    // Utilisation is measured between runs: the first run only sets the baseline (start-up is busy by nature).
+    const utilization = lastUtilization ? performance.eventLoopUtilization(lastUtilization) : { utilization: 0 };
+    lastUtilization = performance.eventLoopUtilization();
+    const delayStatus = grade(p99, spec.settings.warn, spec.settings.fail);
+    const utilizationStatus = grade(utilization.utilization, spec.settings.utilizationWarn, undefined);
+    const status = worst([delayStatus, utilizationStatus]);
+    const reasons = [
+      delayStatus !== 'pass' ? `event-loop delay p99 ${p99.toFixed(1)} ms` : '',
+      utilizationStatus !== 'pass' ? `event-loop utilisation ${(utilization.utilization * 100).toFixed(1)} %` : '',
+    ].filter(Boolean);
+    return {
+      status,
+      observedValue: Math.round(p99 * 100) / 100,
+      observedUnit: 'ms',
+      componentType: 'system',
+      details: { utilization: Math.round(utilization.utilization * 1000) / 1000 },
+      ...(reasons.length ? { output: reasons.join('; ') } : {}),
+    };
+  };
+  return { name: spec.name, fn, options: { componentType: 'system' }, close: () => { histogram.disable(); } };
+}

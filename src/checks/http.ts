@@ -1,0 +1,96 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
+import { addSecretsFromUrl, redact, redactUrl } from '../util/redact';
+import { bounded, checkError, timed, unref } from './run-bounded';
+
+export interface HttpCheckOptions extends CheckOptions {
+  name: string;
+  /** `http(s)://...`; credentials and secret query parameters are masked in all output. */
+  url: string;
+  /** Status codes that pass. Default `'2xx'`. Redirects are not followed. */
+  expectedStatus?: number[] | '2xx';
+  /** Text the first 64 KiB of the body must contain. */
+  bodyIncludes?: string;
+  headers?: Record<string, string>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+interface Reply {
+  statusCode: number;
+  body: string;
+}
+
+/**
+ * HTTP dependency health: one GET per run through node:http (so instrumentation-http traces it
+ * as a child of the check span), on a fresh unref'd socket each time.
+ */
+export function createHttpCheck(config: HttpCheckOptions): CheckDefinition {
+  const { name, url, expectedStatus = '2xx', bodyIncludes, headers, ...options } = config;
+  addSecretsFromUrl(url);
+  const shown = redactUrl(url);
+  const expected = expectedStatus === '2xx' ? '2xx' : expectedStatus.join(', ');
+  const accepts = (code: number): boolean =>
+    expectedStatus === '2xx' ? code >= 200 && code < 300 : expectedStatus.includes(code);
+  // A pooled socket would outlive the run; keepAlive off closes it with the response.
+  const agent = url.startsWith('https:') ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
+  const transport = url.startsWith('https:') ? https : http;
+
+  // `signal` makes node:http destroy the request and its socket when the run is abandoned.
+  function get(signal: AbortSignal): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const request = transport.get(url, { agent, headers, signal }, (response) => {
+        const statusCode = response.statusCode ?? 0;
+        if (bodyIncludes === undefined) {
+          // Nothing to read: dropping the body spares an endless or huge response.
+          response.destroy();
+          resolve({ statusCode, body: '' });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const finish = (): void => {
+          response.destroy();
+          resolve({ statusCode, body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8') });
+        };
+        response.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          size += chunk.length;
+          if (size >= MAX_BODY_BYTES) finish();
+        });
+        response.on('end', finish);
+        response.on('error', reject);
+      });
+      request.on('socket', unref);
+      request.on('error', reject);
+    });
+  }
+
+  return {
+    name,
+    options,
+    fn: async (signal): Promise<CheckResult> => {
+      let reply: { value: Reply; ms: number };
+      try {
+        reply = await timed(() => bounded(signal, shown, () => undefined, () => get(signal)));
+      } catch (error) {
+        throw checkError(error);
+      }
+      const { statusCode, body } = reply.value;
+      const failure = !accepts(statusCode)
+        ? `HTTP ${statusCode} from ${shown} (expected ${expected})`
+        : bodyIncludes !== undefined && !body.includes(bodyIncludes)
+          ? `HTTP ${statusCode} from ${shown} but the body does not contain "${redact(bodyIncludes)}"`
+          : undefined;
+      return {
+        status: failure ? 'fail' : 'pass',
+        observedValue: reply.ms,
+        observedUnit: 'ms',
+        componentType: options.componentType ?? 'component',
+        ...(failure ? { output: failure } : {}),
+        details: { statusCode },
+      };
+    },
+  };
+}

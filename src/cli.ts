@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// `vigil-agent probe ready|live|startup` for container HEALTHCHECKs in images without curl, and
+// `vigil-agent check` to run the configured checks once and print what they say.
+import { request } from 'node:http';
+import { runChecksOnce } from './api';
+
+const USAGE = `usage:
+  vigil-agent probe <ready|live|startup|health> [--port 9000] [--host 127.0.0.1] [--timeout 2000]
+  vigil-agent check [--json]        run the checks configured by VIGIL_* / VIGIL_CONFIG once`;
+
+function flag(args: string[], name: string, fallback: string): string {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
+}
+
+/** Exit 0 when the probe answers 200 within the timeout, 1 otherwise. */
+function probe(args: string[]): void {
+  const kind = args[0];
+  if (!['ready', 'live', 'startup', 'health'].includes(kind)) fail(`unknown probe "${kind ?? ''}"`);
+  const port = Number(flag(args, 'port', process.env.VIGIL_PORT || '9000'));
+  const host = flag(args, 'host', '127.0.0.1');
+  const timeout = Number(flag(args, 'timeout', '2000'));
+  const path = kind === 'health' ? '/health' : `/health/${kind}`;
+  const req = request({ host, port, path, method: 'GET', timeout }, (res) => {
+    res.resume();
+    process.stdout.write(`${path}: ${res.statusCode}\n`);
+    process.exitCode = res.statusCode === 200 ? 0 : 1;
+  });
+  req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
+  req.on('error', (error) => {
+    process.stdout.write(`${path}: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+  req.end();
+}
+
+async function check(args: string[]): Promise<void> {
+  const results = await runChecksOnce();
+  if (args.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  } else {
+    const rows = results.map((r) => [r.name, r.status, r.critical ? 'yes' : 'no', r.durationMs === undefined ? '' : `${r.durationMs.toFixed(1)} ms`, r.output ?? '']);
+    const header = ['CHECK', 'STATUS', 'CRITICAL', 'LATENCY', 'REASON'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}\n`);
+  }
+  process.exitCode = results.some((r) => r.critical && r.status === 'fail') ? 1 : 0;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'probe') probe(rest);
+else if (command === 'check') void check(rest);
+else fail(command ? `unknown command "${command}"` : 'no command given');

@@ -1,0 +1,230 @@
+import { runCheck, type RunOutcome } from './run-check';
+import { applyCriticality, nextStatus, worst, type FlapState } from './status';
+import type { CheckDefinition, CheckOptions, CheckResult, Group, Status } from './types';
+
+/** Settled options of a registered check. */
+export type ResolvedOptions = Required<Omit<CheckOptions, 'componentType'>> & { componentType?: string };
+
+/** The latest known state of one check, as probes and listeners see it. */
+export interface CheckSnapshot {
+  name: string;
+  status: Status;
+  critical: boolean;
+  groups: readonly Group[];
+  componentType?: string;
+  observedValue?: number | string | boolean;
+  observedUnit?: string;
+  output?: string;
+  details?: Record<string, string | number | boolean>;
+  /** ISO time the result was produced; undefined before the first run. */
+  time?: string;
+  durationMs?: number;
+  runs: number;
+  traceId?: string;
+  spanId?: string;
+}
+
+/** A check changed state: one log line and one listener call each. */
+export interface StateChange {
+  check: string;
+  from: Status | undefined;
+  to: Status;
+  reason?: string;
+  traceId: string;
+  spanId: string;
+}
+
+export interface EngineHooks {
+  /** After every run, with the raw run status (metrics). */
+  onRun?(check: string, result: CheckResult, durationMs: number): void;
+  /** After a change of a check's reported state (logs, listeners). */
+  onChange?(change: StateChange): void;
+  /** While a check stays failed, at most once per `reminderMs`. */
+  onStillFailing?(check: string, sinceMs: number, reason: string | undefined): void;
+}
+
+interface Entry {
+  check: CheckDefinition;
+  options: ResolvedOptions;
+  flap: FlapState;
+  last?: { result: CheckResult; outcome: RunOutcome; at: number; time: string };
+  runs: number;
+  everPassed: boolean;
+  failingSince?: number;
+  remindedAt?: number;
+  timer?: NodeJS.Timeout;
+  pending?: Promise<unknown>;
+  pendingSince?: number;
+}
+
+/** How many missed runs (interval + timeout each) make a result stale. */
+const STALE_AFTER_RUNS = 3;
+
+/**
+ * The registry and scheduler of checks. Each check runs on its own unref'd timer, never two runs
+ * at once; probes read `snapshot()` and never trigger a run.
+ */
+export class HealthEngine {
+  private readonly entries = new Map<string, Entry>();
+  private running = false;
+  private shuttingDown = false;
+  private startupComplete = false;
+
+  constructor(
+    private readonly hooks: EngineHooks = {},
+    private readonly reminderMs = 300_000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Adds a check; a check of the same name is replaced (its connections closed). */
+  register(check: CheckDefinition, options: ResolvedOptions): void {
+    const previous = this.entries.get(check.name);
+    if (previous) this.retire(previous);
+    const entry: Entry = { check, options, flap: { status: undefined, worseStreak: 0, betterStreak: 0 }, runs: 0, everPassed: false };
+    this.entries.set(check.name, entry);
+    if (this.running) this.schedule(entry, options.initialDelayMs);
+  }
+
+  /** Removes a check and closes what it holds. */
+  unregister(name: string): boolean {
+    const entry = this.entries.get(name);
+    if (!entry) return false;
+    this.retire(entry);
+    this.entries.delete(name);
+    return true;
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const entry of this.entries.values()) this.schedule(entry, entry.options.initialDelayMs);
+  }
+
+  /** Stops scheduling and closes every check's connections. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all([...this.entries.values()].map((entry) => this.retire(entry)));
+  }
+
+  /** From now on readiness is 503, whatever the checks say. */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** The latest state of every check. */
+  snapshot(): CheckSnapshot[] {
+    const now = this.now();
+    return [...this.entries.values()].map((entry) => this.view(entry, now));
+  }
+
+  /** Overall status of a group (or of all checks), and the checks in it. */
+  status(group?: Group): { status: Status; checks: CheckSnapshot[] } {
+    const checks = this.snapshot().filter((c) => !group || c.groups.includes(group));
+    // Liveness restarts pods: only a check that has run and failed may turn it, never a pending one.
+    let status = worst(checks.filter((c) => group !== 'live' || c.runs > 0).map((c) => c.status));
+    if (group === 'ready' && this.shuttingDown) status = 'fail';
+    if (group === 'startup') {
+      // Startup latches: once every startup check has succeeded once, it stays done.
+      this.startupComplete ||= [...this.entries.values()]
+        .filter((e) => e.options.groups.includes('startup'))
+        .every((e) => e.everPassed);
+      status = this.startupComplete ? 'pass' : 'fail';
+    }
+    return { status, checks };
+  }
+
+  private view(entry: Entry, now: number): CheckSnapshot {
+    const { check, options, last } = entry;
+    const base = { name: check.name, critical: options.critical, groups: options.groups, componentType: options.componentType, runs: entry.runs };
+    // Until its first run a critical check has not shown it passes; a non-critical one can only warn.
+    if (!last) return { ...base, status: options.critical ? 'fail' : 'warn', output: this.running ? 'pending: no run has completed yet' : 'not started' };
+    const { result, outcome } = last;
+    const staleAfter = STALE_AFTER_RUNS * (options.intervalMs + options.timeoutMs);
+    const age = now - last.at;
+    const stale = this.running && age > staleAfter;
+    return {
+      ...base,
+      status: stale ? 'fail' : entry.flap.status ?? 'fail',
+      observedValue: result.observedValue,
+      observedUnit: result.observedUnit,
+      output: stale ? `stale: no result for ${Math.round(age)} ms (expected one every ${options.intervalMs} ms)` : result.output,
+      details: result.details,
+      componentType: result.componentType ?? options.componentType,
+      time: last.time,
+      durationMs: Math.round(outcome.durationMs * 100) / 100,
+      traceId: outcome.traceId,
+      spanId: outcome.spanId,
+    };
+  }
+
+  private schedule(entry: Entry, delayMs: number): void {
+    if (!this.running || this.entries.get(entry.check.name) !== entry) return;
+    entry.timer = setTimeout(() => void this.tick(entry), delayMs);
+    entry.timer.unref();
+  }
+
+  private async tick(entry: Entry): Promise<void> {
+    const { options } = entry;
+    let outcome: RunOutcome;
+    if (entry.pending) {
+      // The previous call ignored its abort signal and is still running: never start a second one.
+      const busyFor = Math.round(this.now() - (entry.pendingSince ?? 0));
+      outcome = { result: { status: 'fail', output: `timed out: the previous run has not settled after ${busyFor} ms` }, durationMs: 0, traceId: '', spanId: '' };
+    } else {
+      outcome = await runCheck(entry.check, options.timeoutMs);
+      if (outcome.abandoned) this.track(entry, outcome.abandoned);
+    }
+    if (this.entries.get(entry.check.name) !== entry) return;
+    this.record(entry, outcome);
+    const jitter = options.intervalMs * options.jitter * Math.random();
+    this.schedule(entry, options.intervalMs + jitter);
+  }
+
+  private track(entry: Entry, call: Promise<unknown>): void {
+    entry.pending = call;
+    entry.pendingSince = this.now();
+    call.then(() => {
+      if (entry.pending === call) entry.pending = undefined;
+    }, () => {
+      if (entry.pending === call) entry.pending = undefined;
+    });
+  }
+
+  private record(entry: Entry, outcome: RunOutcome): void {
+    const result = applyCriticality(outcome.result, entry.options.critical);
+    const now = this.now();
+    const from = entry.flap.status;
+    entry.flap = nextStatus(entry.flap, result.status, entry.options);
+    entry.runs++;
+    entry.last = { result, outcome, at: now, time: new Date().toISOString() };
+    const to = entry.flap.status!;
+    if (to !== 'fail') entry.everPassed = true;
+    this.hooks.onRun?.(entry.check.name, outcome.result, outcome.durationMs);
+    if (from !== to) {
+      entry.failingSince = to === 'fail' ? now : undefined;
+      entry.remindedAt = now;
+      this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, traceId: outcome.traceId, spanId: outcome.spanId });
+    } else if (to === 'fail' && now - (entry.remindedAt ?? now) >= this.reminderMs) {
+      entry.remindedAt = now;
+      this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output);
+    }
+  }
+
+  private async retire(entry: Entry): Promise<void> {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    try {
+      await entry.check.close?.();
+    } catch {
+      // Closing is best effort: a connection that cannot close cleanly is dropped anyway.
+    }
+  }
+}

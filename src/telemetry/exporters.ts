@@ -1,0 +1,92 @@
+import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { EnvValues, OtlpProtocol } from '../config/env';
+import { DetachedExporter, type InnerExporter } from './detached-exporter';
+import { UnrefHttpTransport } from './otlp-transport';
+
+export type Signal = 'traces' | 'metrics' | 'logs';
+
+/** Reports the outcome of exports (throttled logging lives with the caller). */
+export type ExportListener = (signal: Signal, url: string, result: ExportResult) => void;
+
+const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
+
+const COMPONENT: Record<Signal, string> = {
+  traces: 'otlp_http_span_exporter',
+  metrics: 'otlp_http_metric_exporter',
+  logs: 'otlp_http_log_exporter',
+};
+
+/** The protocol of a signal: its own variable, else the shared one. */
+export function protocolOf(env: EnvValues, signal: Signal): OtlpProtocol {
+  const own = { traces: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, metrics: env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, logs: env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL }[signal];
+  return own || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+}
+
+/**
+ * An OTLP/HTTP export delegate for one signal: endpoint, headers, timeout and compression come
+ * from the standard OTEL_EXPORTER_OTLP_* variables (read by OpenTelemetry's own configuration
+ * code); the transport is ours (unref'd).
+ */
+function otlpDelegate(env: EnvValues, signal: Signal) {
+  const base = require('@opentelemetry/otlp-exporter-base') as typeof import('@opentelemetry/otlp-exporter-base');
+  const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
+  const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
+  const json = protocolOf(env, signal) === 'http/json';
+  const upper = signal.toUpperCase() as 'TRACES' | 'METRICS' | 'LOGS';
+  const options = http.convertLegacyHttpOptions({}, upper, `v1/${signal}`, { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
+  const serializer = {
+    traces: json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer,
+    metrics: json ? transformer.JsonMetricsSerializer : transformer.ProtobufMetricsSerializer,
+    logs: json ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer,
+  }[signal];
+  const helper = { traces: transformer.TraceExporterMetricsHelper, metrics: transformer.MetricsExporterMetricsHelper, logs: transformer.LogsExporterMetricsHelper }[signal];
+  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, options.url, NOOP_METER_PROVIDER);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const delegate = base.createOtlpNetworkExportDelegate(options, serializer as any, metrics as any, new UnrefHttpTransport(options));
+  return { base, delegate, url: options.url };
+}
+
+/** The OTLP endpoint URL a signal exports to (for log lines). */
+export function endpointOf(signal: Signal): string {
+  const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
+  return http.convertLegacyHttpOptions({}, signal.toUpperCase() as 'TRACES', `v1/${signal}`, {}).url;
+}
+
+function listen(signal: Signal, onResult: ExportListener): (result: ExportResult) => void {
+  let url: string | undefined;
+  return (result) => onResult(signal, (url ??= endpointOf(signal)), result);
+}
+
+export function createSpanExporter(env: EnvValues, onResult: ExportListener): SpanExporter & DetachedExporter<ReadableSpan[]> {
+  return new DetachedExporter<ReadableSpan[]>(() => {
+    const { base, delegate } = otlpDelegate(env, 'traces');
+    return new base.OTLPExporterBase(delegate) as InnerExporter<ReadableSpan[]>;
+  }, listen('traces', onResult));
+}
+
+export function createLogExporter(env: EnvValues, onResult: ExportListener): LogRecordExporter & DetachedExporter<ReadableLogRecord[]> {
+  return new DetachedExporter<ReadableLogRecord[]>(() => {
+    const { base, delegate } = otlpDelegate(env, 'logs');
+    return new base.OTLPExporterBase(delegate) as InnerExporter<ReadableLogRecord[]>;
+  }, listen('logs', onResult));
+}
+
+/** Metric exporter: also answers the reader's questions on temporality and aggregation. */
+class DetachedMetricExporter extends DetachedExporter<ResourceMetrics> implements PushMetricExporter {
+  selectAggregationTemporality: PushMetricExporter['selectAggregationTemporality'] = (type) =>
+    (this.exporter as unknown as PushMetricExporter).selectAggregationTemporality!(type);
+}
+
+export function createMetricExporter(env: EnvValues, onResult: ExportListener): DetachedMetricExporter {
+  return new DetachedMetricExporter(() => {
+    const { delegate } = otlpDelegate(env, 'metrics');
+    const { OTLPMetricExporterBase } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+    return new OTLPMetricExporterBase(delegate) as unknown as InnerExporter<ResourceMetrics>;
+  }, listen('metrics', onResult));
+}
+
+export { ExportResultCode };

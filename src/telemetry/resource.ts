@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+declare const __VIGIL_VERSION__: string;
+/** The agent's own version, set at build time. */
+export const AGENT_VERSION = typeof __VIGIL_VERSION__ === 'string' ? __VIGIL_VERSION__ : '0.0.0-dev';
+
+/** Name and version of the host application, from the nearest package.json of its main script. */
+export function applicationPackage(): { name?: string; version?: string; description?: string } {
+  const starts = [process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()].filter(Boolean) as string[];
+  for (const start of starts) {
+    let dir = start;
+    for (let depth = 0; depth < 6; depth++) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+        if (typeof pkg.name === 'string') {
+          return { name: pkg.name, version: typeof pkg.version === 'string' ? pkg.version : undefined, description: typeof pkg.description === 'string' ? pkg.description : undefined };
+        }
+      } catch {
+        // No package.json here: look one level up.
+      }
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  return {};
+}
+
+/** One id per process: Prometheus' `instance` label and the report's serviceId. */
+export const SERVICE_INSTANCE_ID = randomUUID();
+
+/** The service name under the standard precedence: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, package.json. */
+export function serviceName(env: NodeJS.ProcessEnv, pkg: { name?: string }): string {
+  const fromAttributes = /(?:^|,)\s*service\.name=([^,]+)/.exec(env.OTEL_RESOURCE_ATTRIBUTES ?? '')?.[1];
+  return env.OTEL_SERVICE_NAME?.trim() || (fromAttributes && decodeURIComponent(fromAttributes.trim())) || pkg.name || 'unknown_service:node';
+}
+
+/**
+ * Resource attributes the agent sets itself. Process attributes are chosen by hand: the upstream
+ * process detector exports the full command line, which can carry passwords.
+ */
+export function baseAttributes(env: NodeJS.ProcessEnv): Record<string, string | number> {
+  const pkg = applicationPackage();
+  return {
+    'service.name': serviceName(env, pkg),
+    ...(pkg.version ? { 'service.version': pkg.version } : {}),
+    'service.instance.id': SERVICE_INSTANCE_ID,
+    'process.pid': process.pid,
+    'process.runtime.name': 'nodejs',
+    'process.runtime.version': process.versions.node,
+    'process.executable.name': process.title,
+    'telemetry.distro.name': 'vigil-agent',
+    'telemetry.distro.version': AGENT_VERSION,
+  };
+}

@@ -1,0 +1,146 @@
+import { DiagLogLevel, diag, metrics, trace, type Meter } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { ExportResultCode } from '@opentelemetry/core';
+import { envDetector, hostDetector, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler,
+  SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { Logger } from 'pino';
+import type { EnvValues, OtelLogLevel } from '../config/env';
+import { errorMessage } from '../util/redact';
+import { baseAttributes } from './resource';
+import { createLogExporter, createMetricExporter, createSpanExporter, type ExportListener, type Signal } from './exporters';
+import { createInstrumentations } from './instrumentations';
+
+export interface Telemetry {
+  meter: Meter;
+  /** Hands every buffered span, metric and log to its exporter; resolves by `timeoutMs` at the latest. */
+  flush(timeoutMs: number): Promise<boolean>;
+  /** Flushes, then stops every provider and instrumentation; bounded by `timeoutMs`. */
+  shutdown(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * Starts tracing, metrics and logs with the standard OTEL_* variables. Everything the host's
+ * modules need (providers, context manager, instrumentation hooks) is set up synchronously, so
+ * the application's first require is already instrumented; exporters are built at first export.
+ */
+export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
+  diag.setLogger(diagToPino(logger), { logLevel: DIAG_LEVEL[env.OTEL_LOG_LEVEL], suppressOverrideMessage: true });
+  const onExport = exportLogger(logger);
+  const resource = resourceFromAttributes(baseAttributes(processEnv)).merge(detectResources({ detectors: [hostDetector, envDetector] }));
+
+  // The OTLP exporters, whose exports under way a flush waits for (see DetachedExporter).
+  const detached: { drain(): Promise<void> }[] = [];
+  const keep = <T extends { drain(): Promise<void> }>(exporter: T): T => {
+    detached.push(exporter);
+    return exporter;
+  };
+  const spanProcessors: SpanProcessor[] = env.OTEL_TRACES_EXPORTER.flatMap((name): SpanProcessor[] => {
+    if (name === 'otlp') return [new BatchSpanProcessor(keep(createSpanExporter(env, onExport)))];
+    if (name === 'console') return [new SimpleSpanProcessor(new ConsoleSpanExporter())];
+    return [];
+  });
+  const tracerProvider = new NodeTracerProvider({ resource, sampler: samplerOf(env), spanProcessors });
+  tracerProvider.register();
+
+  const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
+    const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport)) : name === 'console' ? new ConsoleMetricExporter() : undefined;
+    return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
+  });
+  const meterProvider = new MeterProvider({ resource, readers });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  const logProcessors: LogRecordProcessor[] = env.OTEL_LOGS_EXPORTER.flatMap((name): LogRecordProcessor[] => {
+    if (name === 'otlp') return [new BatchLogRecordProcessor({ exporter: keep(createLogExporter(env, onExport)) })];
+    if (name === 'console') return [new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() })];
+    return [];
+  });
+  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  const instrumentations = createInstrumentations(env, { tracerProvider, meterProvider, loggerProvider }, isProbeRequest, logger);
+
+  const flushAll = async () => {
+    await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush(), loggerProvider.forceFlush()]);
+    // The processors are answered at once (see DetachedExporter): wait for the real exports too.
+    await Promise.allSettled(detached.map((exporter) => exporter.drain()));
+  };
+  return {
+    meter: meterProvider.getMeter('vigil-agent'),
+    flush: (timeoutMs) => withDeadline(flushAll(), timeoutMs),
+    shutdown: (timeoutMs) => withDeadline((async () => {
+      instrumentations.disable();
+      await flushAll();
+      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]);
+      trace.disable();
+      metrics.disable();
+      logs.disable();
+    })(), timeoutMs),
+  };
+}
+
+/**
+ * Waits for `work` at most `timeoutMs`. The deadline timer is ref'd on purpose: it keeps the
+ * process alive just long enough for the unref'd export sockets to finish, and no longer.
+ */
+export function withDeadline(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, false);
+  });
+  return Promise.race([work.then(() => true, () => false), deadline]).finally(() => clearTimeout(timer));
+}
+
+function samplerOf(env: EnvValues): Sampler {
+  const ratio = new TraceIdRatioBasedSampler(env.OTEL_TRACES_SAMPLER_ARG);
+  switch (env.OTEL_TRACES_SAMPLER) {
+    case 'always_on': return new AlwaysOnSampler();
+    case 'always_off': return new AlwaysOffSampler();
+    case 'traceidratio': return ratio;
+    case 'parentbased_always_off': return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio': return new ParentBasedSampler({ root: ratio });
+    default: return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
+
+const DIAG_LEVEL: Record<OtelLogLevel, DiagLogLevel> = {
+  none: DiagLogLevel.NONE, error: DiagLogLevel.ERROR, warn: DiagLogLevel.WARN, info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL,
+};
+
+/** OpenTelemetry's own diagnostics, as vigil log lines; a repeated message at most once a minute. */
+function diagToPino(logger: Logger) {
+  const lastSeen = new Map<string, number>();
+  const write = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (message: string, ...args: unknown[]) => {
+    const now = Date.now();
+    if (now - (lastSeen.get(message) ?? -Infinity) < 60_000) return;
+    lastSeen.set(message, now);
+    if (lastSeen.size > 500) lastSeen.clear();
+    const detail = args.map((a) => (a instanceof Error ? errorMessage(a) : typeof a === 'string' ? a : '')).filter(Boolean).join(' ');
+    logger[level]({ source: 'opentelemetry' }, detail ? `${message} ${detail}` : message);
+  };
+  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug'), verbose: write('trace') };
+}
+
+/** One warning when a signal's exports start failing, one line when they recover: no spam. */
+function exportLogger(logger: Logger): ExportListener {
+  const failing = new Map<Signal, number>();
+  return (signal, url, result) => {
+    const since = failing.get(signal);
+    if (result.code === ExportResultCode.SUCCESS) {
+      if (since !== undefined) {
+        failing.delete(signal);
+        logger.info({ signal, endpoint: url }, `telemetry export of ${signal} recovered`);
+      }
+      return;
+    }
+    if (since !== undefined && Date.now() - since < 300_000) return;
+    failing.set(signal, Date.now());
+    logger.warn({ code: 'VIGIL_ERR_EXPORT', signal, endpoint: url, err: errorMessage(result.error ?? 'unknown') }, `telemetry export of ${signal} to ${url} failed; will retry with the next batch`);
+  };
+}

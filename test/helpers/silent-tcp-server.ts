@@ -1,0 +1,37 @@
+import net from 'node:net';
+
+export interface SilentServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP server on a free port that accepts connections and never sends a byte: the shape of a
+ * hung database or broker. close() destroys the accepted sockets too, so nothing lingers.
+ */
+export async function startSilentServer(): Promise<SilentServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on (just released by the OS), for ECONNREFUSED cases. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
