@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { loadConfig, type AgentConfig } from './config';
 import { createCheck } from './checks';
+import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
 import { HealthEngine, type CheckSnapshot, type ResolvedOptions, type StateChange } from './health/engine';
 import type { CheckFn, CheckOptions, Group } from './health/types';
 import { portOf, probeServers, startProbeServer } from './probes/server';
@@ -35,6 +36,7 @@ export class Agent {
   private server: Server | undefined;
   private shuttingDown = false;
   private exitFlushed = false;
+  private discovery: AppClientDiscovery | undefined;
 
   /** True in a process started by one whose agent already serves probes. */
   private get isChildOfAgent(): boolean {
@@ -64,6 +66,7 @@ export class Agent {
         this.logger.error({ code: 'VIGIL_ERR_TELEMETRY_START', err: errorMessage(error) }, 'OpenTelemetry could not be started; going on without exporting telemetry');
       }
     }
+    if (config.autoChecks && !this.isChildOfAgent) this.discovery = new AppClientDiscovery((check) => this.adoptAppClient(check));
     for (const spec of this.isChildOfAgent ? [] : config.checks) {
       try {
         const check = createCheck(spec);
@@ -109,6 +112,21 @@ export class Agent {
     this.engine.register({ name, fn, options }, resolveOptions(options, this.config));
   }
 
+  /** A pool or client of the application's own, found at its first use: checked through itself. */
+  private adoptAppClient(client: AppClientCheck): void {
+    const base = `app-${client.kind}`;
+    let name = base;
+    for (let n = 2; this.engine.has(name); n++) name = `${base}-${n}`;
+    const fn: CheckFn = (signal) => {
+      if (!client.closed()) return client.fn(signal);
+      // Closed by the application: the check goes with it.
+      queueMicrotask(() => this.engine.unregister(name));
+      return { status: 'pass', output: 'closed by the application' };
+    };
+    this.engine.register({ name, fn, options: {} }, resolveOptions({ groups: ['ready'], componentType: 'datastore' }, this.config));
+    this.logger.info({ check: name }, `checking the application's own ${client.kind} ${client.kind === 'postgres' ? 'pool' : 'client'} as "${name}" (VIGIL_AUTO_CHECKS=false turns this off)`);
+  }
+
   onStateChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -120,6 +138,7 @@ export class Agent {
 
   /** Stops everything the agent runs; bounded by VIGIL_FLUSH_TIMEOUT_MS. */
   async stop(): Promise<void> {
+    this.discovery?.disable();
     for (const signal of SIGNALS) process.off(signal, this.onSignal);
     process.off('beforeExit', this.onBeforeExit);
     this.engine.beginShutdown();

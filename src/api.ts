@@ -113,6 +113,8 @@ export interface OnceResult {
 export async function runChecksOnce(env: NodeJS.ProcessEnv = process.env): Promise<OnceResult[]> {
   const { config, problems } = loadConfig(env);
   for (const problem of problems) emergencyLog('VIGIL_ERR_CONFIG_VALUE', problem.message);
+  // Checks never hold the process (their timers and sockets are unref'd): here the caller waits for them.
+  const hold = setInterval(() => undefined, 1_000);
   return Promise.all(config.checks.map(async (spec): Promise<OnceResult> => {
     let check;
     try {
@@ -124,5 +126,5 @@ export async function runChecksOnce(env: NodeJS.ProcessEnv = process.env): Promi
     await Promise.resolve(check.close?.()).catch(() => undefined);
     const { status, output, observedValue, observedUnit } = applyCriticality(result, spec.options.critical);
     return { name: spec.name, status, critical: spec.options.critical, durationMs, output, observedValue, observedUnit };
-  }));
+  })).finally(() => clearInterval(hold));
 }

@@ -40,3 +40,6 @@ function requirers(): NodeJS.Require[] {
   found.push(require);
   return found;
 }
+
+/** How the agent's own connections name themselves (pg application_name, Redis client name). */
+export const INTERNAL_CLIENT_NAME = 'vigil-health';

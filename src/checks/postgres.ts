@@ -1,7 +1,7 @@
 import type * as Pg from 'pg';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl } from '../util/redact';
-import { lazyDriver } from './load-driver';
+import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
 import { bounded, checkError, CLOSE_GRACE_MS, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
 
 export interface PostgresCheckOptions extends CheckOptions {
@@ -33,7 +33,7 @@ export function createPostgresCheck(config: PostgresCheckOptions): CheckDefiniti
     query = 'SELECT 1',
     connectTimeoutMs,
     statementTimeoutMs,
-    applicationName = 'vigil-health',
+    applicationName = INTERNAL_CLIENT_NAME,
     ...options
   } = config;
   addSecretsFromUrl(url);

@@ -1,7 +1,7 @@
 import type { Redis as RedisClient } from 'ioredis';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl } from '../util/redact';
-import { lazyDriver } from './load-driver';
+import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
 import { bounded, checkError, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
 
 export interface RedisCheckOptions extends CheckOptions {
@@ -39,7 +39,7 @@ export function createRedisCheck(config: RedisCheckOptions): CheckDefinition {
       maxRetriesPerRequest: 0,
       connectTimeout: limit,
       commandTimeout: limit,
-      connectionName: 'vigil-health',
+      connectionName: INTERNAL_CLIENT_NAME,
       // On disconnect ioredis arms a ref'd timer that only a later 'close' clears, so a socket
       // that had already closed would hold the process for its whole length. Nothing here
       // needs a graceful goodbye: destroy at once.

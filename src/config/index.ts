@@ -1,4 +1,5 @@
 import type { CheckOptions, Group } from '../health/types';
+import { redact } from '../util/redact';
 import { readEnv, type ConfigProblem, type DetailLevel, type EnvValues, type LogLevel } from './env';
 import type { CheckEntry, CheckKind, FileConfig } from './file-schema';
 
@@ -102,13 +103,13 @@ function declaredChecks(values: EnvValues, file: FileConfig, problems: ConfigPro
   }
   for (const [name, target] of namedList('VIGIL_HTTP_CHECKS', values.VIGIL_HTTP_CHECKS, problems)) {
     if (/^https?:\/\//i.test(target)) entries[name] = { kind: 'http', url: target };
-    else problems.push({ variable: 'VIGIL_HTTP_CHECKS', message: `check "${name}": "${target}" is not an http(s) URL; the check is skipped` });
+    else problems.push({ variable: 'VIGIL_HTTP_CHECKS', message: `check "${name}": "${redact(target)}" is not an http(s) URL; the check is skipped` });
   }
   for (const [name, target] of namedList('VIGIL_TCP_CHECKS', values.VIGIL_TCP_CHECKS, problems)) {
     const match = /^(.+):(\d{1,5})$/.exec(target);
     const port = match ? Number(match[2]) : 0;
     if (match && port >= 1 && port <= 65535) entries[name] = { kind: 'tcp', host: match[1].replace(/^\[|\]$/g, ''), port };
-    else problems.push({ variable: 'VIGIL_TCP_CHECKS', message: `check "${name}": "${target}" is not host:port; the check is skipped` });
+    else problems.push({ variable: 'VIGIL_TCP_CHECKS', message: `check "${name}": "${redact(target)}" is not host:port; the check is skipped` });
   }
   for (const [name, entry] of Object.entries(file.checks ?? {})) {
     // The environment's connection settings win; the file adds options and new checks.

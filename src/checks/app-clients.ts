@@ -1,0 +1,108 @@
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import type { CheckFn, CheckResult } from '../health/types';
+import { AGENT_VERSION } from '../telemetry/resource';
+import { INTERNAL_CLIENT_NAME } from './load-driver';
+import { bounded, timed } from './run-bounded';
+
+// Zero-configuration checks: when the application uses a pg Pool or an ioredis client, a
+// readiness check pings through that very client, so an exhausted pool or a client stuck
+// reconnecting shows in /health/ready even when the server itself is fine. The trade-off: the
+// ping takes a pool slot (or a place in the client's queue) once per interval.
+
+export type ClientKind = 'postgres' | 'redis';
+
+/** What a discovered client becomes: a check function and a way to tell it is gone. */
+export interface AppClientCheck {
+  kind: ClientKind;
+  fn: CheckFn;
+  /** True once the application has closed the client (or it was garbage-collected). */
+  closed(): boolean;
+}
+
+/** The part of a pg-pool Pool the check uses. */
+interface PgPool {
+  query(text: string): Promise<unknown>;
+  ending?: boolean;
+  ended?: boolean;
+  totalCount?: number;
+  idleCount?: number;
+  waitingCount?: number;
+}
+
+/** The part of an ioredis client the check uses. */
+interface RedisClient {
+  ping(): Promise<string>;
+  status?: string;
+  options?: { connectionName?: string };
+}
+
+
+function postgresCheck(ref: WeakRef<PgPool>): AppClientCheck {
+  const fn: CheckFn = async (signal) => {
+    const pool = ref.deref();
+    if (!pool) return { status: 'fail', output: 'pool no longer exists' };
+    const { ms } = await timed(() => bounded(signal, 'a connection from the application pool', () => undefined, () => pool.query('SELECT 1')));
+    const waiting = pool.waitingCount ?? 0;
+    const result: CheckResult = {
+      status: waiting > 0 ? 'warn' : 'pass',
+      observedValue: ms,
+      observedUnit: 'ms',
+      componentType: 'datastore',
+      details: { total: pool.totalCount ?? 0, idle: pool.idleCount ?? 0, waiting },
+    };
+    if (waiting > 0) result.output = `application pool saturated: ${waiting} request(s) waiting for a connection`;
+    return result;
+  };
+  return { kind: 'postgres', fn, closed: () => { const pool = ref.deref(); return !pool || Boolean(pool.ending || pool.ended); } };
+}
+
+function redisCheck(ref: WeakRef<RedisClient>): AppClientCheck {
+  const fn: CheckFn = async (signal) => {
+    const client = ref.deref();
+    if (!client) return { status: 'fail', output: 'client no longer exists' };
+    const { ms } = await timed(() => bounded(signal, "the application's Redis client", () => undefined, () => client.ping()));
+    return { status: 'pass', observedValue: ms, observedUnit: 'ms', componentType: 'datastore', details: { status: client.status ?? 'unknown' } };
+  };
+  return { kind: 'redis', fn, closed: () => { const client = ref.deref(); return !client || client.status === 'end'; } };
+}
+
+/**
+ * Learns of the application's clients at their first use (a pool's first connect, a client's
+ * first command), through OpenTelemetry's module hooks, and hands each one over once.
+ */
+export class AppClientDiscovery extends InstrumentationBase {
+  private readonly seen = new WeakSet<object>();
+
+  constructor(private readonly onClient: (check: AppClientCheck) => void) {
+    super('vigil-agent-client-discovery', AGENT_VERSION, {});
+  }
+
+  protected init() {
+    const discovery = this;
+    const adopt = (client: object, make: () => AppClientCheck) => {
+      if (discovery.seen.has(client)) return;
+      discovery.seen.add(client);
+      try {
+        discovery.onClient(make());
+      } catch {
+        // Discovery is a convenience: it never disturbs the application's call.
+      }
+    };
+    return [
+      new InstrumentationNodeModuleDefinition('pg-pool', ['>=2 <4'], (Pool: { prototype: { connect: (...args: unknown[]) => unknown } }) => {
+        this._wrap(Pool.prototype, 'connect', (original) => function (this: PgPool, ...args: unknown[]) {
+          adopt(this, () => postgresCheck(new WeakRef(this)));
+          return original.apply(this, args);
+        });
+        return Pool;
+      }, (Pool: { prototype: object }) => this._unwrap(Pool.prototype as never, 'connect')),
+      new InstrumentationNodeModuleDefinition('ioredis', ['>=4 <7'], (Redis: { prototype: { sendCommand: (...args: unknown[]) => unknown } }) => {
+        this._wrap(Redis.prototype, 'sendCommand', (original) => function (this: RedisClient, ...args: unknown[]) {
+          if (this.options?.connectionName !== INTERNAL_CLIENT_NAME) adopt(this, () => redisCheck(new WeakRef(this)));
+          return original.apply(this, args);
+        });
+        return Redis;
+      }, (Redis: { prototype: object }) => this._unwrap(Redis.prototype as never, 'sendCommand')),
+    ];
+  }
+}
