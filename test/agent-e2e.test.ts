@@ -1,6 +1,9 @@
 // The whole path, end to end: the preload in a real process, real PostgreSQL, and a real OTLP
 // receiver decoding the bytes the agent sends.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
 import { agentEnv, eventually, fixture, probe, spawnAgent, type AgentProcess } from './helpers/spawn-agent';
@@ -13,15 +16,22 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
     let app: AgentProcess;
     let probePort: number;
     let appPort: number;
+    let dependency: Server;
 
     before(async () => {
       receiver = await startOtlpReceiver();
+      dependency = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
+      await once(dependency, 'listening');
       app = spawnAgent(fixture('app.js'), agentEnv({
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
         OTEL_SERVICE_NAME: 'fixture-service',
         VIGIL_POSTGRES_URL: `postgres://postgres:${SECRET}@127.0.0.1:5432/test`,
+        VIGIL_REDIS_URL: 'redis://127.0.0.1:6379',
+        VIGIL_HTTP_CHECKS: `billing=http://127.0.0.1:${(dependency.address() as AddressInfo).port}/health`,
         VIGIL_CHECK_INTERVAL_MS: '300',
+        // Generous: a first connection on a loaded machine must not fail the check under test.
+        VIGIL_CHECK_TIMEOUT_MS: '3000',
       }));
       probePort = await app.probePort();
       appPort = Number((await app.waitForLine('stdout', (l) => l.fixture === 'ready')).port);
@@ -31,6 +41,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       app.kill();
       await app.exited;
       await receiver.close();
+      dependency.close();
     });
 
     test('each check run is a root span with the driver client span as its child', async () => {
@@ -45,6 +56,13 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       assert.equal(checkSpan.resource['service.name'], 'fixture-service');
       assert.equal(checkSpan.resource['telemetry.distro.name'], 'vigil-agent');
       assert.ok(receiver.requests.every((r) => r.encoding === (protocol === 'http/json' ? 'json' : 'protobuf')));
+    });
+
+    test('redis and http checks have the client spans of their own I/O as children', async () => {
+      for (const [check, clientName] of [['redis', /ping/i], ['billing', /^GET/]] as const) {
+        const child = await receiver.waitFor((r) => r.spans.find((c) => clientName.test(c.name) && r.spans.some((s) => s.name === `health.check ${check}` && s.spanId === c.parentSpanId)));
+        assert.equal(child.kind, 3, `${check}: a CLIENT span`);
+      }
     });
 
     test('a failing check run is a span with status ERROR and a reason', async () => {

@@ -67,6 +67,20 @@ function redisCheck(ref: WeakRef<RedisClient>): AppClientCheck {
 }
 
 /**
+ * Calls `onCall` with the receiver before each call of a prototype method. Not shimmer's wrap:
+ * OpenTelemetry's instrumentations unwrap any shimmer-wrapped method before wrapping their own,
+ * so two shimmer wraps of `sendCommand` would silently drop the client spans.
+ */
+function tap(proto: Record<string, unknown>, method: string, onCall: (self: object) => void): void {
+  const original = proto[method];
+  if (typeof original !== 'function') return;
+  proto[method] = function tapped(this: object, ...args: unknown[]) {
+    onCall(this);
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  };
+}
+
+/**
  * Learns of the application's clients at their first use (a pool's first connect, a client's
  * first command), through OpenTelemetry's module hooks, and hands each one over once.
  */
@@ -78,31 +92,26 @@ export class AppClientDiscovery extends InstrumentationBase {
   }
 
   protected init() {
-    const discovery = this;
     const adopt = (client: object, make: () => AppClientCheck) => {
-      if (discovery.seen.has(client)) return;
-      discovery.seen.add(client);
+      if (!this.isEnabled() || this.seen.has(client)) return;
+      this.seen.add(client);
       try {
-        discovery.onClient(make());
+        this.onClient(make());
       } catch {
         // Discovery is a convenience: it never disturbs the application's call.
       }
     };
     return [
-      new InstrumentationNodeModuleDefinition('pg-pool', ['>=2 <4'], (Pool: { prototype: { connect: (...args: unknown[]) => unknown } }) => {
-        this._wrap(Pool.prototype, 'connect', (original) => function (this: PgPool, ...args: unknown[]) {
-          adopt(this, () => postgresCheck(new WeakRef(this)));
-          return original.apply(this, args);
-        });
+      new InstrumentationNodeModuleDefinition('pg-pool', ['>=2 <4'], (Pool: { prototype: Record<string, unknown> }) => {
+        tap(Pool.prototype, 'connect', (pool) => adopt(pool, () => postgresCheck(new WeakRef(pool as PgPool))));
         return Pool;
-      }, (Pool: { prototype: object }) => this._unwrap(Pool.prototype as never, 'connect')),
-      new InstrumentationNodeModuleDefinition('ioredis', ['>=4 <7'], (Redis: { prototype: { sendCommand: (...args: unknown[]) => unknown } }) => {
-        this._wrap(Redis.prototype, 'sendCommand', (original) => function (this: RedisClient, ...args: unknown[]) {
-          if (this.options?.connectionName !== INTERNAL_CLIENT_NAME) adopt(this, () => redisCheck(new WeakRef(this)));
-          return original.apply(this, args);
+      }),
+      new InstrumentationNodeModuleDefinition('ioredis', ['>=4 <7'], (Redis: { prototype: Record<string, unknown> }) => {
+        tap(Redis.prototype, 'sendCommand', (client) => {
+          if ((client as RedisClient).options?.connectionName !== INTERNAL_CLIENT_NAME) adopt(client, () => redisCheck(new WeakRef(client as RedisClient)));
         });
         return Redis;
-      }, (Redis: { prototype: object }) => this._unwrap(Redis.prototype as never, 'sendCommand')),
+      }),
     ];
   }
 }
