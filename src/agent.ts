@@ -13,7 +13,7 @@ import { createHealthMetrics, type HealthMetrics } from './telemetry/health-metr
 import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/resource';
 import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
 import { VigilError } from './errors';
-import { addSecretsFromUrl, errorMessage } from './util/redact';
+import { errorMessage } from './util/redact';
 
 /** Lets tests drive shutdown without killing the test runner. */
 export interface AgentHooks {
@@ -23,7 +23,11 @@ export interface AgentHooks {
 
 type ChangeListener = (change: StateChange) => void;
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
-const LEVEL: Record<string, SeverityNumber> = { 10: SeverityNumber.TRACE, 20: SeverityNumber.DEBUG, 30: SeverityNumber.INFO, 40: SeverityNumber.WARN, 50: SeverityNumber.ERROR, 60: SeverityNumber.FATAL };
+/** pino's numeric levels as OpenTelemetry severities. */
+const SEVERITY: Record<string, [SeverityNumber, string]> = {
+  10: [SeverityNumber.TRACE, 'trace'], 20: [SeverityNumber.DEBUG, 'debug'], 30: [SeverityNumber.INFO, 'info'],
+  40: [SeverityNumber.WARN, 'warn'], 50: [SeverityNumber.ERROR, 'error'], 60: [SeverityNumber.FATAL, 'fatal'],
+};
 
 /** The composition root: config -> logger -> telemetry -> health engine -> probes; and the lifecycle. */
 export class Agent {
@@ -233,10 +237,11 @@ function forwardToOpenTelemetry() {
     const context = typeof traceId === 'string' && typeof spanId === 'string'
       ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED })
       : undefined;
+    const [severityNumber, severityText] = SEVERITY[String(level)] ?? SEVERITY[30];
     otelLogger.emit({
       body: String(msg ?? ''),
-      severityNumber: LEVEL[String(level)] ?? SeverityNumber.INFO,
-      severityText: ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<string, string>)[String(level)],
+      severityNumber,
+      severityText,
       timestamp: typeof time === 'number' ? time : Date.now(),
       attributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v as string])),
       ...(context ? { context } : {}),
@@ -244,4 +249,3 @@ function forwardToOpenTelemetry() {
   };
 }
 
-export { addSecretsFromUrl };

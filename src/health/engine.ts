@@ -53,6 +53,8 @@ interface Entry {
   failingSince?: number;
   remindedAt?: number;
   timer?: NodeJS.Timeout;
+  /** A tick is under way; it schedules the next one itself when done. */
+  busy: boolean;
   pending?: Promise<unknown>;
   pendingSince?: number;
 }
@@ -80,7 +82,7 @@ export class HealthEngine {
   register(check: CheckDefinition, options: ResolvedOptions): void {
     const previous = this.entries.get(check.name);
     if (previous) this.retire(previous);
-    const entry: Entry = { check, options, flap: { status: undefined, worseStreak: 0, betterStreak: 0 }, runs: 0, everPassed: false };
+    const entry: Entry = { check, options, flap: { status: undefined, worseStreak: 0, betterStreak: 0 }, runs: 0, everPassed: false, busy: false };
     this.entries.set(check.name, entry);
     if (this.running) this.schedule(entry, options.initialDelayMs);
   }
@@ -101,7 +103,8 @@ export class HealthEngine {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (const entry of this.entries.values()) this.schedule(entry, entry.options.initialDelayMs);
+    // A check still in a run from before a stop() reschedules itself: a second timer would overlap it.
+    for (const entry of this.entries.values()) if (!entry.busy) this.schedule(entry, entry.options.initialDelayMs);
   }
 
   /** Stops scheduling and closes every check's connections. */
@@ -144,15 +147,14 @@ export class HealthEngine {
   private view(entry: Entry, now: number): CheckSnapshot {
     const { check, options, last } = entry;
     const base = { name: check.name, critical: options.critical, groups: options.groups, componentType: options.componentType, runs: entry.runs };
-    // Until its first run a critical check has not shown it passes; a non-critical one can only warn.
-    if (!last) return { ...base, status: options.critical ? 'fail' : 'warn', output: this.running ? 'pending: no run has completed yet' : 'not started' };
+    if (!last) return { ...base, status: withoutResult(options), output: this.running ? 'pending: no run has completed yet' : 'not started' };
     const { result, outcome } = last;
     const staleAfter = STALE_AFTER_RUNS * (options.intervalMs + options.timeoutMs);
     const age = now - last.at;
     const stale = this.running && age > staleAfter;
     return {
       ...base,
-      status: stale ? 'fail' : entry.flap.status ?? 'fail',
+      status: stale ? withoutResult(options) : entry.flap.status ?? 'fail',
       observedValue: result.observedValue,
       observedUnit: result.observedUnit,
       output: stale ? `stale: no result for ${Math.round(age)} ms (expected one every ${options.intervalMs} ms)` : result.output,
@@ -172,30 +174,40 @@ export class HealthEngine {
   }
 
   private async tick(entry: Entry): Promise<void> {
-    const { options } = entry;
-    let outcome: RunOutcome;
-    if (entry.pending) {
-      // The previous call ignored its abort signal and is still running: never start a second one.
-      const busyFor = Math.round(this.now() - (entry.pendingSince ?? 0));
-      outcome = { result: { status: 'fail', output: `timed out: the previous run has not settled after ${busyFor} ms` }, durationMs: 0, traceId: '', spanId: '' };
-    } else {
-      outcome = await runCheck(entry.check, options.timeoutMs);
+    entry.busy = true;
+    try {
+      const hung = entry.pending !== undefined;
+      const outcome = hung ? this.stillHung(entry) : await runCheck(entry.check, entry.options.timeoutMs);
       if (outcome.abandoned) this.track(entry, outcome.abandoned);
+      if (this.entries.get(entry.check.name) !== entry) return;
+      // A tick that started no call is no run: it has no span and no duration to record.
+      if (!hung) this.notify(() => this.hooks.onRun?.(entry.check.name, outcome.result, outcome.durationMs));
+      this.record(entry, outcome);
+    } finally {
+      entry.busy = false;
+      const { intervalMs, jitter } = entry.options;
+      this.schedule(entry, intervalMs + intervalMs * jitter * Math.random());
     }
-    if (this.entries.get(entry.check.name) !== entry) return;
-    this.record(entry, outcome);
-    const jitter = options.intervalMs * options.jitter * Math.random();
-    this.schedule(entry, options.intervalMs + jitter);
+  }
+
+  /**
+   * The previous call ignored its abort signal and is still running: never start a second one.
+   * The check stays failed, with the duration and trace of the run that timed out.
+   */
+  private stillHung(entry: Entry): RunOutcome {
+    const since = Math.round(this.now() - (entry.pendingSince ?? 0));
+    const output = `timed out after ${entry.options.timeoutMs} ms; still unsettled ${since} ms later, so no new call is started`;
+    const { durationMs = 0, traceId = '', spanId = '' } = entry.last?.outcome ?? {};
+    return { result: { status: 'fail', output }, durationMs, traceId, spanId };
   }
 
   private track(entry: Entry, call: Promise<unknown>): void {
     entry.pending = call;
     entry.pendingSince = this.now();
-    call.then(() => {
+    const settled = () => {
       if (entry.pending === call) entry.pending = undefined;
-    }, () => {
-      if (entry.pending === call) entry.pending = undefined;
-    });
+    };
+    call.then(settled, settled);
   }
 
   private record(entry: Entry, outcome: RunOutcome): void {
@@ -207,14 +219,22 @@ export class HealthEngine {
     entry.last = { result, outcome, at: now, time: new Date().toISOString() };
     const to = entry.flap.status!;
     if (to !== 'fail') entry.everPassed = true;
-    this.hooks.onRun?.(entry.check.name, outcome.result, outcome.durationMs);
     if (from !== to) {
       entry.failingSince = to === 'fail' ? now : undefined;
       entry.remindedAt = now;
-      this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, traceId: outcome.traceId, spanId: outcome.spanId });
+      this.notify(() => this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, traceId: outcome.traceId, spanId: outcome.spanId }));
     } else if (to === 'fail' && now - (entry.remindedAt ?? now) >= this.reminderMs) {
       entry.remindedAt = now;
-      this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output);
+      this.notify(() => this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output));
+    }
+  }
+
+  /** A hook that throws (a metric, a log line) must neither stop the checks nor reach the host. */
+  private notify(call: () => void): void {
+    try {
+      call();
+    } catch {
+      // Dropped: the engine has nowhere safer to report it.
     }
   }
 
@@ -227,4 +247,9 @@ export class HealthEngine {
       // Closing is best effort: a connection that cannot close cleanly is dropped anyway.
     }
   }
+}
+
+/** Without a current result a critical check fails; a non-critical one can only warn. */
+function withoutResult(options: ResolvedOptions): Status {
+  return options.critical ? 'fail' : 'warn';
 }

@@ -25,6 +25,19 @@ export const ROUTES: ReadonlyMap<string, Group | undefined> = new Map<string, Gr
   ['/health/startup', 'startup'],
 ]);
 
+/**
+ * A probe request is one small GET: anything slower or bigger is a broken or hostile client.
+ * Node checks the timeouts only every `connectionsCheckingInterval` (30 s by default), so that is
+ * shortened for them to hold.
+ */
+const LIMITS = {
+  headersTimeout: 3_000,
+  requestTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+  maxHeaderSize: 8_192,
+  keepAliveTimeout: 5_000,
+};
+
 const HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -38,18 +51,15 @@ export const probeServers = new WeakSet<Server>();
  * and never runs a check. Unref'd, with its connections: it never keeps the host process alive.
  */
 export function startProbeServer(engine: HealthEngine, options: ProbeServerOptions): Promise<Server> {
-  const server = createServer({ requestTimeout: 5_000, headersTimeout: 3_000, maxHeaderSize: 8_192, keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer(LIMITS, (req, res) => {
     const started = performance.now();
     const route = handle(engine, options, req, res);
     options.onRequest?.(route, res.statusCode, (performance.now() - started) / 1000);
   });
   probeServers.add(server);
   server.on('connection', (socket) => socket.unref());
-  // A malformed request gets a 400 and a closed socket, never an exception.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  // No 'clientError' listener on purpose: Node's own answers a malformed request with 400,
+  // oversized headers with 431 and a slow client with 408, then closes the socket.
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

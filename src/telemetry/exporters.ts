@@ -1,5 +1,5 @@
 import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -45,9 +45,9 @@ function otlpDelegate(env: EnvValues, signal: Signal) {
   }[signal];
   const helper = { traces: transformer.TraceExporterMetricsHelper, metrics: transformer.MetricsExporterMetricsHelper, logs: transformer.LogsExporterMetricsHelper }[signal];
   const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, options.url, NOOP_METER_PROVIDER);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const delegate = base.createOtlpNetworkExportDelegate(options, serializer as any, metrics as any, new UnrefHttpTransport(options));
-  return { base, delegate, url: options.url };
+  // One delegate type per signal; the union of serializers is not inferable, hence the casts.
+  const delegate = base.createOtlpNetworkExportDelegate(options, serializer as never, metrics as never, new UnrefHttpTransport(options));
+  return { base, delegate };
 }
 
 /** The OTLP endpoint URL a signal exports to (for log lines). */
@@ -89,4 +89,3 @@ export function createMetricExporter(env: EnvValues, onResult: ExportListener): 
   }, listen('metrics', onResult));
 }
 
-export { ExportResultCode };

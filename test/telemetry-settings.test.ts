@@ -1,0 +1,52 @@
+// The standard OTEL_* switches, as a user sets them, seen at a real OTLP receiver.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver';
+import { agentEnv, fixture, probe, spawnAgent } from './helpers/spawn-agent';
+
+let receiver: OtlpReceiver;
+before(async () => {
+  receiver = await startOtlpReceiver();
+});
+after(() => receiver.close());
+
+test('OTEL_SDK_DISABLED=true exports nothing, while probes and checks still work', async () => {
+  const before = receiver.requests.length;
+  const app = spawnAgent(fixture('app.js'), agentEnv({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }));
+  try {
+    const port = await app.probePort();
+    const appPort = Number((await app.waitForLine('stdout', (l) => l.fixture === 'ready')).port);
+    await fetch(`http://127.0.0.1:${appPort}/work`).then((r) => r.text());
+    const line = await app.waitForLine('stdout', (l) => l.msg === 'did some work');
+    assert.equal(line.trace_id, undefined, 'no tracing, so no ids');
+    const { body } = await probe(port, '/health');
+    assert.ok(body.checks.custom);
+  } finally {
+    app.kill();
+    await app.exited;
+  }
+  assert.equal(receiver.requests.length, before, 'not one export request');
+});
+
+test('OTEL_TRACES_SAMPLER=always_off and OTEL_LOGS_EXPORTER=none: metrics only', async () => {
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_TRACES_SAMPLER: 'always_off', OTEL_LOGS_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'sampled-off' }));
+  assert.equal((await job.exited).code, 0);
+  const paths = new Set(receiver.requests.slice(-10).map((r) => r.path));
+  assert.ok(paths.has('/v1/metrics'), [...paths].join(','));
+  assert.ok(!receiver.spans.some((s) => s.resource['service.name'] === 'sampled-off'));
+  assert.ok(!receiver.logs.some((l) => l.resource['service.name'] === 'sampled-off'));
+});
+
+test('per-signal endpoints and the http/json protocol for one signal only', async () => {
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+    OTEL_SERVICE_NAME: 'per-signal',
+  }));
+  assert.equal((await job.exited).code, 0);
+  const spans = receiver.spans.filter((s) => s.resource['service.name'] === 'per-signal');
+  assert.ok(spans.length >= 2);
+  assert.ok(receiver.requests.some((r) => r.path === '/v1/traces' && r.encoding === 'json'));
+  assert.ok(job.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'metrics'), 'metrics went to the other (dead) endpoint');
+});
