@@ -19,7 +19,15 @@ const shareAgent = {
 };
 
 /** Large libraries needed late or rarely live in files of their own, loaded on first use. */
-const VENDOR = ['zod', 'yaml', 'systeminformation'];
+const VENDOR = ['zod', 'yaml'];
+
+/** The only part of systeminformation the bundle would pull in is never called (see the file). */
+const noNetworkStats = {
+  name: 'no-network-stats',
+  setup(b) {
+    b.onResolve({ filter: /^systeminformation\/lib\/network$/ }, () => ({ path: new URL('../src/telemetry/no-network-stats.ts', import.meta.url).pathname }));
+  },
+};
 const vendorSplit = {
   name: 'vendor-split',
   setup(b) {
@@ -39,10 +47,20 @@ const common = {
   external: ['pg', 'pg-native', 'ioredis', 'amqplib'],
   define: { __VIGIL_VERSION__: JSON.stringify(pkg.version) },
   logLevel: 'warning',
+  // The ESM builds of the OpenTelemetry packages tree-shake (semantic-conventions alone is 80 KiB as CommonJS).
+  mainFields: ['module', 'main'],
 };
 
-await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit] });
+await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, noNetworkStats] });
 await build({ ...common, entryPoints: Object.fromEntries(VENDOR.map((name) => [`vendor/${name}`, name])), outdir: 'dist' });
-await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts' }, outdir: 'dist', plugins: [shareAgent] });
+await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts', 'register-loader': 'src/load-agent.ts' }, outdir: 'dist', plugins: [shareAgent] });
+// The V8 code cache of the bundle, made by starting the agent once, so that the functions a
+// start runs are in it (see src/load-agent.ts). Made with this Node; another one recompiles.
+execFileSync(process.execPath, ['-e', `
+  const { loadAgent } = require('./dist/register-loader.js');
+  const { agent, saveCache } = loadAgent(true);
+  agent.start({ env: { VIGIL_PORT: '0', VIGIL_HOST: '127.0.0.1', VIGIL_LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRICS_EXPORTER: 'none' } })
+    .then(() => { saveCache(); process.exit(0); });
+`], { stdio: 'inherit', env: { PATH: process.env.PATH } });
 // Type declarations for the public API.
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { loadConfig, type AgentConfig } from './config';
+import { loadConfig, problemCode, type AgentConfig } from './config';
 import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
 import { HealthEngine, type CheckSnapshot, type ResolvedOptions, type StateChange } from './health/engine';
@@ -54,7 +54,7 @@ export class Agent {
     const agentLogger = createAgentLogger(config.logLevel);
     this.logger = agentLogger.logger;
     for (const problem of problems) {
-      this.logger.warn({ code: problem.variable === 'VIGIL_CONFIG' ? 'VIGIL_ERR_CONFIG_FILE' : 'VIGIL_ERR_CONFIG_VALUE', variable: problem.variable }, problem.message);
+      this.logger.warn({ code: problemCode(problem), variable: problem.variable }, problem.message);
     }
     this.engine = new HealthEngine({
       onRun: (check, result, durationMs) => this.metrics?.onRun(check, result, durationMs),
@@ -92,6 +92,8 @@ export class Agent {
     }
     this.engine.start();
     for (const signal of SIGNALS) process.on(signal, this.onSignal);
+    // This process serves the probes (or tries to): the node processes it starts do not.
+    process.env.VIGIL_AGENT_PID = String(process.pid);
     try {
       this.server = await startProbeServer(this.engine, {
         port: this.config.port,
@@ -101,7 +103,6 @@ export class Agent {
         service: serviceInfo(),
         onRequest: (route, status, seconds) => this.metrics?.onProbe(route, status, seconds),
       });
-      process.env.VIGIL_AGENT_PID = String(process.pid);
       this.logger.info({ port: portOf(this.server), host: this.config.host, checks: this.engine.snapshot().map((c) => c.name), version: AGENT_VERSION }, `listening: probes on http://${this.config.host}:${portOf(this.server)}/health`);
     } catch (error) {
       this.logger.error({ code: 'VIGIL_ERR_PROBE_LISTEN', port: this.config.port, host: this.config.host }, `probe server could not listen on ${this.config.host}:${this.config.port}: ${errorMessage(error)}; going on without probes`);
@@ -110,9 +111,7 @@ export class Agent {
 
   /** Adds (or replaces) a check of the application's own. */
   registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
-    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || typeof fn !== 'function') {
-      throw new VigilError('VIGIL_ERR_CHECK_DEFINITION', `registerCheck(name, fn): name must be 1-64 letters, digits or _ . : - and fn a function (got ${JSON.stringify(name)})`);
-    }
+    assertValidCheck(name, fn);
     this.engine.register({ name, fn, options }, resolveOptions(options, this.config));
   }
 
@@ -154,7 +153,9 @@ export class Agent {
 
   private onChange(change: StateChange): void {
     const ids = change.traceId && !/^0+$/.test(change.traceId) ? { trace_id: change.traceId, span_id: change.spanId } : {};
-    const line = { check: change.check, from: change.from ?? null, to: change.to, reason: change.reason, ...ids };
+    // A reason that starts with a catalogue code (a missing driver) carries it as the line's code.
+    const code = /^(VIGIL_ERR_[A-Z_]+)\b/.exec(change.reason ?? '')?.[1];
+    const line = { check: change.check, from: change.from ?? null, to: change.to, reason: change.reason, ...ids, ...(code ? { code } : {}) };
     // The first result is news only when it is not a pass; every later change is news.
     if (change.to === 'fail') this.logger.warn(line, `check ${change.check} is failing: ${change.reason ?? 'no reason given'}`);
     else if (change.from !== undefined || change.to !== 'pass') this.logger.info(line, `check ${change.check} changed from ${change.from ?? 'unknown'} to ${change.to}`);
@@ -206,6 +207,13 @@ export class Agent {
       if (!flushed) this.logger.warn({ code: 'VIGIL_ERR_EXPORT', flushTimeoutMs: deadline }, `telemetry was not delivered within ${deadline} ms of exit (VIGIL_FLUSH_TIMEOUT_MS); exiting without waiting longer`);
     });
   };
+}
+
+/** Throws (at registration, in the caller's code) on a name or function no check can have. */
+export function assertValidCheck(name: unknown, fn: unknown): void {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || typeof fn !== 'function') {
+    throw new VigilError('VIGIL_ERR_CHECK_DEFINITION', `registerCheck(name, fn): name must be 1-64 letters, digits or _ . : - and fn a function (got ${JSON.stringify(name)})`);
+  }
 }
 
 /** Options of an application check, with the agent's defaults. */

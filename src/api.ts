@@ -1,7 +1,7 @@
-import { Agent, type AgentHooks } from './agent';
+import { Agent, assertValidCheck, type AgentHooks } from './agent';
 import type { CheckSnapshot, StateChange } from './health/engine';
 import { createCheck } from './checks';
-import { loadConfig } from './config';
+import { loadConfig, problemCode } from './config';
 import { runCheck } from './health/run-check';
 import { applyCriticality } from './health/status';
 import type { CheckFn, CheckOptions, Status } from './health/types';
@@ -37,7 +37,13 @@ export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } =
     try {
       const agent = new Agent(options.env ?? process.env, options.hooks);
       s.agent = agent;
-      for (const [name, pending] of s.pending) agent.registerCheck(name, pending.fn, pending.options);
+      for (const [name, pending] of s.pending) {
+        try {
+          agent.registerCheck(name, pending.fn, pending.options);
+        } catch (error) {
+          agent.logger.error({ code: 'VIGIL_ERR_CHECK_DEFINITION', check: name }, errorMessage(error));
+        }
+      }
       s.pending.clear();
       await agent.start();
       return agent;
@@ -55,6 +61,7 @@ export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } =
  * malformed name or a non-function, at registration.
  */
 export function registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
+  assertValidCheck(name, fn);
   const s = state();
   if (s.agent) s.agent.registerCheck(name, fn, options);
   else s.pending.set(name, { fn, options });
@@ -112,7 +119,7 @@ export interface OnceResult {
  */
 export async function runChecksOnce(env: NodeJS.ProcessEnv = process.env): Promise<OnceResult[]> {
   const { config, problems } = loadConfig(env);
-  for (const problem of problems) emergencyLog('VIGIL_ERR_CONFIG_VALUE', problem.message);
+  for (const problem of problems) emergencyLog(problemCode(problem), problem.message, { variable: problem.variable });
   // Checks never hold the process (their timers and sockets are unref'd): here the caller waits for them.
   const hold = setInterval(() => undefined, 1_000);
   return Promise.all(config.checks.map(async (spec): Promise<OnceResult> => {

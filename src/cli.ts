@@ -8,18 +8,26 @@ const USAGE = `usage:
   vigil-agent probe <ready|live|startup|health> [--port 9000] [--host 127.0.0.1] [--timeout 2000]
   vigil-agent check [--json]        run the checks configured by VIGIL_* / VIGIL_CONFIG once`;
 
-function flag(args: string[], name: string, fallback: string): string {
+/** The value of `--name`, or the fallback when the flag is absent; a malformed value is a usage error. */
+function flag(args: string[], name: string, fallback: string, valid: (value: string) => boolean = () => true): string {
   const at = args.indexOf(`--${name}`);
-  return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
+  if (at < 0) return fallback;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('--') || !valid(value)) fail(`--${name} needs a valid value (got ${value === undefined ? 'nothing' : JSON.stringify(value)})`);
+  return value;
 }
+
+const isPort = (v: string) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535;
+const isPositive = (v: string) => /^\d+$/.test(v) && Number(v) > 0;
 
 /** Exit 0 when the probe answers 200 within the timeout, 1 otherwise. */
 function probe(args: string[]): void {
   const kind = args[0];
   if (!['ready', 'live', 'startup', 'health'].includes(kind)) fail(`unknown probe "${kind ?? ''}"`);
-  const port = Number(flag(args, 'port', process.env.VIGIL_PORT || '9000'));
+  const envPort = process.env.VIGIL_PORT && isPort(process.env.VIGIL_PORT) ? process.env.VIGIL_PORT : '9000';
+  const port = Number(flag(args, 'port', envPort, isPort));
   const host = flag(args, 'host', '127.0.0.1');
-  const timeout = Number(flag(args, 'timeout', '2000'));
+  const timeout = Number(flag(args, 'timeout', '2000', isPositive));
   const path = kind === 'health' ? '/health' : `/health/${kind}`;
   const req = request({ host, port, path, method: 'GET', timeout }, (res) => {
     res.resume();

@@ -101,10 +101,9 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       assert.deepEqual(postgres.map((p) => p.attributes['health.check.state']).sort(), ['fail', 'pass', 'warn']);
       assert.equal(postgres.reduce((sum, p) => sum + (p.value ?? 0), 0), 1, 'exactly one state is current');
       assert.equal(postgres.find((p) => p.attributes['health.check.state'] === 'pass')!.value, 1);
-      const duration = receiver.metrics.find((m) => m.name === 'health.check.duration')!;
+      const duration = await receiver.waitFor((r) => r.metrics.find((m) => m.name === 'health.check.duration' && m.dataPoints.some((p) => p.attributes['health.check.name'] === 'postgres' && (p.count ?? 0) > 0)));
       assert.equal(duration.type, 'histogram');
       assert.equal(duration.unit, 's');
-      assert.ok(duration.dataPoints.some((p) => p.attributes['health.check.name'] === 'postgres' && (p.count ?? 0) > 0));
     });
 
     test('probes answer with the health+json report, GET and HEAD, 404 and 405', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startOtlpReceiver } from './helpers/otlp-receiver';
-import { agentEnv, eventually, fixture, probe, REGISTER, spawnAgent } from './helpers/spawn-agent';
+import { agentEnv, eventually, fixture, probe, REGISTER, ROOT, spawnAgent } from './helpers/spawn-agent';
 
 test('SIGTERM without a handler of the app: readiness 503 at once, liveness 200, then the default exit by signal', async () => {
   const app = spawnAgent(fixture('app.js'), agentEnv({ VIGIL_SHUTDOWN_DELAY_MS: '1500', OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }));
@@ -122,4 +122,14 @@ test('a node process started by a served process is traced but runs no probe ser
   } finally {
     parent.kill();
   }
+});
+
+test("NODE_OPTIONS reaching vigil's own CLI starts no second agent", async () => {
+  const cli = join(ROOT, 'dist', 'cli.js');
+  const child = spawn(process.execPath, [cli, 'probe', 'live', '--port', '9', '--timeout', '500'], { env: { ...agentEnv(), NODE_OPTIONS: `--require ${REGISTER}` } });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 1, 'nothing listens on port 9');
+  assert.ok(!stderr.includes('"name":"vigil"'), stderr);
 });

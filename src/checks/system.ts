@@ -1,14 +1,10 @@
 import { statfs } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
 import { setTimeout } from 'node:timers/promises';
 import type { CheckSpec } from '../config';
 import type { CheckDefinition, CheckResult } from '../health/types';
 import { cgroupCpu, cgroupMemory } from './cgroup';
 import { utilisation } from './thresholds';
-
-type SystemInformation = typeof import('systeminformation');
-// Loaded on the first run, off the startup path.
-const si = (): SystemInformation => require('systeminformation') as SystemInformation;
 
 /** CPU time used so far: the container's when it has a quota, else the host's busy time. */
 function cpuSampler(): { cores: number; quota: boolean; sample(): { busyMs: number; at: number } } {
@@ -55,9 +51,10 @@ export function createMemoryCheck(spec: Pick<CheckSpec, 'name' | 'settings'>): C
     if (limited) {
       return utilisation('memory (container limit)', limited.usedBytes / limited.limitBytes, spec.settings.warn, spec.settings.fail, { limitBytes: limited.limitBytes, usedBytes: limited.usedBytes });
     }
-    const mem = await si().mem();
-    // `available` counts reclaimable cache as free, as the kernel does.
-    return utilisation('memory', (mem.total - mem.available) / mem.total, spec.settings.warn, spec.settings.fail, { totalBytes: mem.total, availableBytes: mem.available });
+    // Node's free memory is the kernel's MemAvailable: reclaimable cache counts as free.
+    const total = totalmem();
+    const available = freemem();
+    return utilisation('memory', (total - available) / total, spec.settings.warn, spec.settings.fail, { totalBytes: total, availableBytes: available });
   };
   return { name: spec.name, fn, options: { componentType: 'system' } };
 }

@@ -111,6 +111,15 @@ export const ENV_TABLE = {
   OTEL_LOGS_EXPORTER: exporterList(),
   OTEL_METRIC_EXPORT_INTERVAL: integer(60_000, 100),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(30_000, 100),
+  // The SDK's batch processors read no variables themselves in this version: these are passed on.
+  OTEL_BSP_SCHEDULE_DELAY: integer(5_000, 0),
+  OTEL_BSP_EXPORT_TIMEOUT: integer(30_000, 0),
+  OTEL_BSP_MAX_QUEUE_SIZE: integer(2_048, 1),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(512, 1),
+  OTEL_BLRP_SCHEDULE_DELAY: integer(1_000, 0),
+  OTEL_BLRP_EXPORT_TIMEOUT: integer(30_000, 0),
+  OTEL_BLRP_MAX_QUEUE_SIZE: integer(2_048, 1),
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: integer(512, 1),
   OTEL_TRACES_SAMPLER: oneOf<SamplerName>('parentbased_always_on', [
     'always_on', 'always_off', 'traceidratio',
     'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio',

@@ -3,6 +3,11 @@ import { redact } from '../util/redact';
 import { readEnv, type ConfigProblem, type DetailLevel, type EnvValues, type LogLevel } from './env';
 import type { CheckEntry, CheckKind, FileConfig } from './file-schema';
 
+/** The catalogue code a configuration problem is logged with. */
+export function problemCode(problem: ConfigProblem): 'VIGIL_ERR_CONFIG_FILE' | 'VIGIL_ERR_CONFIG_VALUE' {
+  return problem.variable === 'VIGIL_CONFIG' ? 'VIGIL_ERR_CONFIG_FILE' : 'VIGIL_ERR_CONFIG_VALUE';
+}
+
 /** A check declared by environment or file, before its driver is loaded. */
 export interface CheckSpec {
   name: string;

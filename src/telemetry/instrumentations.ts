@@ -56,9 +56,12 @@ export function createInstrumentations(
 ): { disable(): void } {
   const enabled = env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ? names(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) : [...DEFAULT_INSTRUMENTATIONS];
   const disabled = new Set(names(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS));
-  const unknown = [...enabled, ...disabled].filter((n) => !(DEFAULT_INSTRUMENTATIONS as readonly string[]).includes(n));
-  if (unknown.length) {
-    logger.warn({ code: 'VIGIL_ERR_CONFIG_VALUE', variable: 'OTEL_NODE_ENABLED_INSTRUMENTATIONS', unknown }, `vigil ships the instrumentations ${DEFAULT_INSTRUMENTATIONS.join(', ')}; ignoring ${unknown.join(', ')}`);
+  const known = (n: string) => (DEFAULT_INSTRUMENTATIONS as readonly string[]).includes(n);
+  for (const [variable, list] of [['OTEL_NODE_ENABLED_INSTRUMENTATIONS', enabled], ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', [...disabled]]] as const) {
+    const unknown = list.filter((n) => !known(n));
+    if (unknown.length && env[variable]) {
+      logger.warn({ code: 'VIGIL_ERR_CONFIG_VALUE', variable, unknown }, `${variable}: vigil ships the instrumentations ${DEFAULT_INSTRUMENTATIONS.join(', ')}; ignoring ${unknown.join(', ')}`);
+    }
   }
   const chosen = DEFAULT_INSTRUMENTATIONS.filter((n) => enabled.includes(n) && !disabled.has(n));
   const unregister = [registerInstrumentations({ instrumentations: chosen.filter((n) => !DEFERRED.has(n)).map((n) => build(n, isProbeRequest)), ...providers })];

@@ -41,7 +41,14 @@ export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, lo
     return exporter;
   };
   const spanProcessors: SpanProcessor[] = env.OTEL_TRACES_EXPORTER.flatMap((name): SpanProcessor[] => {
-    if (name === 'otlp') return [new BatchSpanProcessor(keep(createSpanExporter(env, onExport)))];
+    if (name === 'otlp') {
+      return [new BatchSpanProcessor(keep(createSpanExporter(env, onExport)), {
+        scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY,
+        exportTimeoutMillis: env.OTEL_BSP_EXPORT_TIMEOUT,
+        maxQueueSize: env.OTEL_BSP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+      })];
+    }
     if (name === 'console') return [new SimpleSpanProcessor(new ConsoleSpanExporter())];
     return [];
   });
@@ -56,7 +63,15 @@ export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, lo
   metrics.setGlobalMeterProvider(meterProvider);
 
   const logProcessors: LogRecordProcessor[] = env.OTEL_LOGS_EXPORTER.flatMap((name): LogRecordProcessor[] => {
-    if (name === 'otlp') return [new BatchLogRecordProcessor({ exporter: keep(createLogExporter(env, onExport)) })];
+    if (name === 'otlp') {
+      return [new BatchLogRecordProcessor({
+        exporter: keep(createLogExporter(env, onExport)),
+        scheduledDelayMillis: env.OTEL_BLRP_SCHEDULE_DELAY,
+        exportTimeoutMillis: env.OTEL_BLRP_EXPORT_TIMEOUT,
+        maxQueueSize: env.OTEL_BLRP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+      })];
+    }
     if (name === 'console') return [new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() })];
     return [];
   });
