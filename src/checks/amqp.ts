@@ -2,7 +2,7 @@ import type * as Amqp from 'amqplib';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl, redact } from '../util/redact';
 import { lazyDriver } from './load-driver';
-import { bounded, checkError, CLOSE_GRACE_MS, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
+import { bounded, CLOSE_GRACE_MS, connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
 
 export interface AmqpCheckOptions extends CheckOptions {
   name?: string;
@@ -116,13 +116,8 @@ export function createAmqpCheck(config: AmqpCheckOptions): CheckDefinition {
   return {
     name,
     options,
-    fn: async (signal) => {
-      try {
-        return await bounded(signal, target, drop, run);
-      } catch (error) {
-        throw checkError(error);
-      }
-    },
+    // A failed run keeps what is still open: a closed channel or connection forgets itself.
+    fn: connectionRun(target, drop, run, false),
     close: async () => {
       const last = forget();
       if (!last) return;

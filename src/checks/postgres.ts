@@ -2,7 +2,7 @@ import type * as Pg from 'pg';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
-import { bounded, checkError, CLOSE_GRACE_MS, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
+import { bounded, CLOSE_GRACE_MS, connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
 
 export interface PostgresCheckOptions extends CheckOptions {
   name?: string;
@@ -94,14 +94,7 @@ export function createPostgresCheck(config: PostgresCheckOptions): CheckDefiniti
   return {
     name,
     options,
-    fn: async (signal) => {
-      try {
-        return await bounded(signal, target, drop, run);
-      } catch (error) {
-        drop();
-        throw checkError(error);
-      }
-    },
+    fn: connectionRun(target, drop, run),
     close: async () => {
       const last = client;
       client = undefined;

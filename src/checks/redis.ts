@@ -2,7 +2,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
-import { bounded, checkError, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
+import { connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
 
 export interface RedisCheckOptions extends CheckOptions {
   name?: string;
@@ -100,14 +100,7 @@ export function createRedisCheck(config: RedisCheckOptions): CheckDefinition {
   return {
     name,
     options,
-    fn: async (signal) => {
-      try {
-        return await bounded(signal, target, drop, run);
-      } catch (error) {
-        drop();
-        throw checkError(error);
-      }
-    },
+    fn: connectionRun(target, drop, run),
     close: drop,
   };
 }

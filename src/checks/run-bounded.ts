@@ -44,6 +44,22 @@ export function bounded<T>(
   });
 }
 
+/**
+ * The run function of a check that holds a connection: `run` bounded by the signal, `drop`
+ * tearing the connection down on abort (and, with `dropOnError`, after any failure, so that the
+ * next run connects afresh), failures as redacted one-line errors.
+ */
+export function connectionRun<T>(target: string, drop: () => void, run: () => Promise<T>, dropOnError = true): (signal: AbortSignal) => Promise<T> {
+  return async (signal) => {
+    try {
+      return await bounded(signal, target, drop, run);
+    } catch (error) {
+      if (dropOnError) drop();
+      throw checkError(error);
+    }
+  };
+}
+
 /** Runs `work` and reports how long it took, in milliseconds rounded to 0.01. */
 export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const start = performance.now();

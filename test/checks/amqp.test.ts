@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import amqplib from 'amqplib';
 import { createAmqpCheck } from '../../src/checks/amqp';
-import type { CheckDefinition, CheckResult } from '../../src/health/types';
 import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
+import { failureOf, runOnce } from '../helpers/run-check';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const PASSWORD = 'S3cretPassw0rd';
 
-async function run(check: CheckDefinition, signal = AbortSignal.timeout(5000)): Promise<CheckResult> {
-  return (await check.fn(signal)) as CheckResult;
-}
-
-async function failureOf(check: CheckDefinition, signal?: AbortSignal): Promise<string> {
-  const error = await run(check, signal).then(
-    () => assert.fail('the check passed'),
-    (e: unknown) => e as Error,
-  );
-  return error.message;
-}
 
 /** A TCP relay to the broker whose connections the test can cut, as a network failure would. */
 async function cuttableRelay(port: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
@@ -73,13 +62,13 @@ describe('amqp check', () => {
   test('without a queue, passes with the round-trip latency and the broker version', async () => {
     const check = createAmqpCheck({ url: URL });
     try {
-      const result = await run(check);
+      const result = await runOnce(check);
       assert.equal(check.name, 'rabbitmq');
       assert.equal(result.status, 'pass');
       assert.equal(result.observedUnit, 'ms');
       assert.equal(typeof result.observedValue, 'number');
       assert.match(String(result.details?.serverVersion), /^\d+\./);
-      assert.equal((await run(check)).status, 'pass');
+      assert.equal((await runOnce(check)).status, 'pass');
     } finally {
       await check.close?.();
     }
@@ -92,15 +81,15 @@ describe('amqp check', () => {
     const relaxed = createAmqpCheck({ url: URL, queue, requireConsumer: false });
     const roomy = createAmqpCheck({ url: URL, queue });
     try {
-      const empty = await run(check);
+      const empty = await runOnce(check);
       assert.equal(empty.status, 'warn');
       assert.equal(empty.observedValue, 0);
       assert.equal(empty.output, `queue "${queue}": no consumer`);
-      assert.equal((await run(relaxed)).status, 'pass');
+      assert.equal((await runOnce(relaxed)).status, 'pass');
 
       for (let i = 0; i < 5; i++) channel.sendToQueue(queue, Buffer.from(`message ${i}`));
       await channel.waitForConfirms();
-      const deep = await run(check);
+      const deep = await runOnce(check);
       assert.equal(deep.status, 'warn');
       assert.equal(deep.observedValue, 5);
       assert.equal(deep.observedUnit, 'messages');
@@ -110,12 +99,12 @@ describe('amqp check', () => {
       // A consumer that takes one message and never acks it: four stay ready in the queue.
       await channel.prefetch(1);
       await channel.consume(queue, () => undefined);
-      const consumed = await run(check);
+      const consumed = await runOnce(check);
       assert.equal(consumed.details?.consumers, 1);
       assert.equal(consumed.observedValue, 4);
       assert.equal(consumed.status, 'warn');
       assert.equal(consumed.output, `queue "${queue}": 4 messages waiting (more than 3)`);
-      const healthy = await run(roomy);
+      const healthy = await runOnce(roomy);
       assert.equal(healthy.status, 'pass');
       assert.equal(healthy.output, undefined);
     } finally {
@@ -131,7 +120,7 @@ describe('amqp check', () => {
     try {
       assert.match(await failureOf(check), /404 \(NOT-FOUND\).*no queue/);
       await channel.assertQueue(queue, { durable: false });
-      const result = await run(check);
+      const result = await runOnce(check);
       assert.equal(result.status, 'pass');
       assert.equal(result.observedValue, 0);
     } finally {
@@ -143,11 +132,11 @@ describe('amqp check', () => {
     const relay = await cuttableRelay(5672);
     const check = createAmqpCheck({ url: `amqp://guest:guest@127.0.0.1:${relay.port}` });
     try {
-      assert.equal((await run(check)).status, 'pass');
+      assert.equal((await runOnce(check)).status, 'pass');
       relay.cut();
       // The run right after may still see the dead connection; the one after must pass.
-      await run(check).catch(() => undefined);
-      assert.equal((await run(check)).status, 'pass');
+      await runOnce(check).catch(() => undefined);
+      assert.equal((await runOnce(check)).status, 'pass');
     } finally {
       await check.close?.();
       await relay.close();

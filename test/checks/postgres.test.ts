@@ -2,8 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createPostgresCheck } from '../../src/checks/postgres';
-import type { CheckDefinition, CheckResult } from '../../src/health/types';
 import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
+import { failureOf, runOnce } from '../helpers/run-check';
 
 const URL_BASE = 'postgres://root@127.0.0.1:5432/test';
 const PASSWORD = 'S3cretPassw0rd';
@@ -15,17 +15,6 @@ const SECRET_DB_URL = `postgres://root:${PASSWORD}@127.0.0.1:5432/${PASSWORD}`;
 let appSeq = 0;
 const uniqueAppName = (): string => `vigil-health-test-${process.pid}-${++appSeq}`;
 
-async function run(check: CheckDefinition, signal = AbortSignal.timeout(5000)): Promise<CheckResult> {
-  return (await check.fn(signal)) as CheckResult;
-}
-
-async function failureOf(check: CheckDefinition, signal?: AbortSignal): Promise<string> {
-  const error = await run(check, signal).then(
-    () => assert.fail('the check passed'),
-    (e: unknown) => e as Error,
-  );
-  return error.message;
-}
 
 describe('postgres check', () => {
   const admin = new pg.Client({ connectionString: URL_BASE });
@@ -43,7 +32,7 @@ describe('postgres check', () => {
   test('passes against the healthy server with latency and server version', async () => {
     const check = createPostgresCheck({ url: URL_BASE, applicationName: uniqueAppName() });
     try {
-      const result = await run(check);
+      const result = await runOnce(check);
       assert.equal(check.name, 'postgres');
       assert.equal(result.status, 'pass');
       assert.equal(result.observedUnit, 'ms');
@@ -60,7 +49,7 @@ describe('postgres check', () => {
     const check = createPostgresCheck({ url: URL_BASE, applicationName });
     try {
       for (let i = 0; i < 1000; i++) {
-        assert.equal((await run(check)).status, 'pass');
+        assert.equal((await runOnce(check)).status, 'pass');
         if (i === 0 || i === 499) assert.equal(await countConnections(applicationName), 1);
       }
       assert.equal(await countConnections(applicationName), 1);
@@ -74,15 +63,15 @@ describe('postgres check', () => {
     const applicationName = uniqueAppName();
     const check = createPostgresCheck({ url: URL_BASE, applicationName });
     try {
-      assert.equal((await run(check)).status, 'pass');
+      assert.equal((await runOnce(check)).status, 'pass');
       const { rows } = await admin.query<{ ok: boolean }>(
         'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
         [applicationName],
       );
       assert.deepEqual(rows, [{ ok: true }]);
       // The run right after may see the dead connection; the one after must pass.
-      await run(check).catch(() => undefined);
-      assert.equal((await run(check)).status, 'pass');
+      await runOnce(check).catch(() => undefined);
+      assert.equal((await runOnce(check)).status, 'pass');
       assert.equal(await countConnections(applicationName), 1);
     } finally {
       await check.close?.();

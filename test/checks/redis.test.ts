@@ -2,36 +2,26 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedisCheck } from '../../src/checks/redis';
-import type { CheckDefinition, CheckResult } from '../../src/health/types';
 import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
 import { spawnRedis } from '../helpers/spawn-redis';
+import type { CheckResult } from '../../src/health/types';
+import { failureOf, runOnce } from '../helpers/run-check';
 
 const PASSWORD = 'S3cretPassw0rd';
 
-async function run(check: CheckDefinition, signal = AbortSignal.timeout(5000)): Promise<CheckResult> {
-  return (await check.fn(signal)) as CheckResult;
-}
-
-async function failureOf(check: CheckDefinition, signal?: AbortSignal): Promise<string> {
-  const error = await run(check, signal).then(
-    () => assert.fail('the check passed'),
-    (e: unknown) => e as Error,
-  );
-  return error.message;
-}
 
 describe('redis check', () => {
   test('passes against the healthy server with latency and role', async () => {
     const check = createRedisCheck({ url: 'redis://127.0.0.1:6379' });
     try {
-      const result = await run(check);
+      const result = await runOnce(check);
       assert.equal(check.name, 'redis');
       assert.equal(result.status, 'pass');
       assert.equal(result.observedUnit, 'ms');
       assert.equal(typeof result.observedValue, 'number');
       assert.equal(result.componentType, 'datastore');
       assert.equal(result.details?.role, 'master');
-      assert.equal((await run(check)).status, 'pass');
+      assert.equal((await runOnce(check)).status, 'pass');
     } finally {
       await check.close?.();
     }
@@ -78,14 +68,14 @@ describe('redis check', () => {
     let redis = await spawnRedis();
     const check = createRedisCheck({ url: `redis://127.0.0.1:${redis.port}` });
     try {
-      assert.equal((await run(check)).status, 'pass');
+      assert.equal((await runOnce(check)).status, 'pass');
       await redis.stop();
       assert.match(await failureOf(check), /ECONNREFUSED|Connection is closed|connection to Redis at 127\.0\.0\.1:\d+ lost/);
       assert.match(await failureOf(check), /ECONNREFUSED|Connection is closed|connection to Redis at 127\.0\.0\.1:\d+ lost/);
       redis = await spawnRedis({ port: redis.port });
       let result: CheckResult | undefined;
       for (let attempt = 0; attempt < 20 && result?.status !== 'pass'; attempt++) {
-        result = await run(check).catch(() => undefined);
+        result = await runOnce(check).catch(() => undefined);
         if (result?.status !== 'pass') await sleep(100);
       }
       assert.equal(result?.status, 'pass');

@@ -9,21 +9,11 @@ import { cgroupCpu, cgroupMemory } from '../../src/checks/cgroup';
 import { createEventLoopCheck } from '../../src/checks/event-loop';
 import { createHeapCheck } from '../../src/checks/heap';
 import { createCpuCheck, createDiskCheck, createMemoryCheck } from '../../src/checks/system';
-import type { CheckDefinition, CheckResult } from '../../src/health/types';
-
-/** Runs a check once. The agent's timers never hold a process: the test holds it while it waits. */
-async function run(check: CheckDefinition): Promise<CheckResult> {
-  const hold = setInterval(() => undefined, 1_000);
-  try {
-    return (await check.fn(new AbortController().signal)) as CheckResult;
-  } finally {
-    clearInterval(hold);
-  }
-}
+import { runOnce } from '../helpers/run-check';
 
 test('cpu, memory, disk and heap report a utilisation in percent from this machine', async () => {
   for (const check of [createCpuCheck({ name: 'cpu', settings: { warn: 0.8, fail: 0.95 } }), createMemoryCheck({ name: 'memory', settings: { warn: 0.85 } }), createDiskCheck({ name: 'disk', settings: { warn: 0.9 } }), createHeapCheck({ name: 'heap', settings: { warn: 0.85 } })]) {
-    const result = await run(check);
+    const result = await runOnce(check);
     assert.equal(result.observedUnit, 'percent', check.name);
     assert.equal(typeof result.observedValue, 'number');
     assert.ok((result.observedValue as number) >= 0 && (result.observedValue as number) <= 100, `${check.name}: ${result.observedValue}`);
@@ -32,13 +22,13 @@ test('cpu, memory, disk and heap report a utilisation in percent from this machi
 });
 
 test('thresholds: at or above warn is warn with a reason, at or above fail is fail', async () => {
-  const warn = await run(createDiskCheck({ name: 'disk', settings: { warn: 0, fail: 1.01, path: tmpdir() } }));
+  const warn = await runOnce(createDiskCheck({ name: 'disk', settings: { warn: 0, fail: 1.01, path: tmpdir() } }));
   assert.equal(warn.status, 'warn');
   assert.match(warn.output!, /^disk .* at [\d.]+ % \(threshold 0 %\)$/);
-  const fail = await run(createHeapCheck({ name: 'heap', settings: { warn: 0, fail: 0 } }));
+  const fail = await runOnce(createHeapCheck({ name: 'heap', settings: { warn: 0, fail: 0 } }));
   assert.equal(fail.status, 'fail');
   assert.match(fail.output!, /V8 heap at/);
-  const pass = await run(createHeapCheck({ name: 'heap', settings: { warn: 0.99, fail: 1 } }));
+  const pass = await runOnce(createHeapCheck({ name: 'heap', settings: { warn: 0.99, fail: 1 } }));
   assert.equal(pass.status, 'pass');
   assert.equal(pass.output, undefined);
 });
@@ -46,14 +36,14 @@ test('thresholds: at or above warn is warn with a reason, at or above fail is fa
 test('a blocked event loop shows in the delay p99', async () => {
   const check = createEventLoopCheck({ name: 'event-loop', settings: { warn: 100, fail: 10_000 } });
   try {
-    await run(check);
+    await runOnce(check);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const until = Date.now() + 300;
     while (Date.now() < until) {
       // Busy: the loop is blocked for 300 ms.
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const result = await run(check);
+    const result = await runOnce(check);
     assert.equal(result.status, 'warn');
     assert.ok((result.observedValue as number) >= 100);
     assert.match(result.output!, /event-loop delay p99/);

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { createTcpCheck } from '../../src/checks/tcp';
-import type { CheckResult } from '../../src/health/types';
 import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
+import { runOnce } from '../helpers/run-check';
 
 /**
  * A port whose connection attempts hang in the handshake, like a firewall dropping packets.
@@ -38,15 +38,12 @@ async function hangingPort(): Promise<{ port: number; close(): Promise<void> }> 
   };
 }
 
-async function run(check: ReturnType<typeof createTcpCheck>, signal = AbortSignal.timeout(5000)): Promise<CheckResult> {
-  return (await check.fn(signal)) as CheckResult;
-}
 
 describe('tcp check', () => {
   test('passes when the port accepts, even if the service behind it is silent', async () => {
     const silent = await startSilentServer();
     try {
-      const result = await run(createTcpCheck({ name: 'silent', host: '127.0.0.1', port: silent.port }));
+      const result = await runOnce(createTcpCheck({ name: 'silent', host: '127.0.0.1', port: silent.port }));
       assert.equal(result.status, 'pass');
       assert.equal(result.observedUnit, 'ms');
       assert.equal(typeof result.observedValue, 'number');
@@ -56,19 +53,19 @@ describe('tcp check', () => {
   });
 
   test('passes against the real PostgreSQL port', async () => {
-    assert.equal((await run(createTcpCheck({ name: 'pg-port', host: '127.0.0.1', port: 5432 }))).status, 'pass');
+    assert.equal((await runOnce(createTcpCheck({ name: 'pg-port', host: '127.0.0.1', port: 5432 }))).status, 'pass');
   });
 
   test('fails with ECONNREFUSED where nothing listens', async () => {
     const port = await freePort();
-    await assert.rejects(run(createTcpCheck({ name: 'nothing', host: '127.0.0.1', port })), new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
+    await assert.rejects(runOnce(createTcpCheck({ name: 'nothing', host: '127.0.0.1', port })), new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
   });
 
   test('a connection that hangs in the handshake fails the run at the signal', async () => {
     const hanging = await hangingPort();
     try {
       const check = createTcpCheck({ name: 'hanging', host: '127.0.0.1', port: hanging.port });
-      await assert.rejects(run(check, AbortSignal.timeout(300)), /^Error: timed out waiting for 127\.0\.0\.1:\d+$/);
+      await assert.rejects(runOnce(check, AbortSignal.timeout(300)), /^Error: timed out waiting for 127\.0\.0\.1:\d+$/);
     } finally {
       await hanging.close();
     }
@@ -76,6 +73,6 @@ describe('tcp check', () => {
 
   test('an already aborted signal fails at once', async () => {
     const check = createTcpCheck({ name: 'pg-port', host: '127.0.0.1', port: 5432 });
-    await assert.rejects(run(check, AbortSignal.abort()), /aborted waiting for 127\.0\.0\.1:5432/);
+    await assert.rejects(runOnce(check, AbortSignal.abort()), /aborted waiting for 127\.0\.0\.1:5432/);
   });
 });
