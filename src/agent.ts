@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { loadConfig, problemCode, type AgentConfig } from './config';
+import { defaultTimeout, loadConfig, problemCode, type AgentConfig } from './config';
 import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
 import { HealthEngine, type CheckSnapshot, type ResolvedOptions, type StateChange } from './health/engine';
@@ -159,13 +159,7 @@ export class Agent {
     // The first result is news only when it is not a pass; every later change is news.
     if (change.to === 'fail') this.logger.warn(line, `check ${change.check} is failing: ${change.reason ?? 'no reason given'}`);
     else if (change.from !== undefined || change.to !== 'pass') this.logger.info(line, `check ${change.check} changed from ${change.from ?? 'unknown'} to ${change.to}`);
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
-      }
-    }
+    for (const listener of this.listeners) listener(change);
   }
 
   /** SIGTERM / SIGINT: readiness 503 at once, drain, stop checks, flush; then the signal's default unless the app handles it. */
@@ -217,12 +211,13 @@ export function assertValidCheck(name: unknown, fn: unknown): void {
 }
 
 /** Options of an application check, with the agent's defaults. */
-export function resolveOptions(options: CheckOptions, config: Pick<AgentConfig, 'intervalMs' | 'timeoutMs'>): ResolvedOptions {
+export function resolveOptions(options: CheckOptions, config: Pick<AgentConfig, 'intervalMs' | 'explicitTimeoutMs'>): ResolvedOptions {
+  const intervalMs = Math.max(100, options.intervalMs ?? config.intervalMs);
   const groups: Group[] = options.groups?.length ? [...new Set(options.groups)] : ['ready', 'startup'];
   return {
     critical: options.critical ?? true,
-    intervalMs: Math.max(100, options.intervalMs ?? config.intervalMs),
-    timeoutMs: Math.max(1, options.timeoutMs ?? config.timeoutMs),
+    intervalMs,
+    timeoutMs: Math.max(1, options.timeoutMs ?? defaultTimeout(intervalMs, config.explicitTimeoutMs)),
     initialDelayMs: Math.max(0, options.initialDelayMs ?? 0),
     jitter: Math.min(1, Math.max(0, options.jitter ?? 0.1)),
     groups,

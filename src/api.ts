@@ -19,11 +19,13 @@ interface GlobalState {
   starting?: Promise<Agent | undefined>;
   /** Checks registered before the agent started: added when it does. */
   pending: Map<string, { fn: CheckFn; options: CheckOptions }>;
+  /** State-change listeners of the application, whenever they were added. */
+  listeners: Set<(change: StateChange) => void>;
 }
 
 function state(): GlobalState {
   const holder = globalThis as unknown as Record<symbol, GlobalState | undefined>;
-  holder[KEY] ??= { pending: new Map() };
+  holder[KEY] ??= { pending: new Map(), listeners: new Set() };
   return holder[KEY]!;
 }
 
@@ -37,6 +39,15 @@ export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } =
     try {
       const agent = new Agent(options.env ?? process.env, options.hooks);
       s.agent = agent;
+      agent.onStateChange((change) => {
+        for (const listener of s.listeners) {
+          try {
+            listener(change);
+          } catch (error) {
+            agent.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
+          }
+        }
+      });
       for (const [name, pending] of s.pending) {
         try {
           agent.registerCheck(name, pending.fn, pending.options);
@@ -78,18 +89,12 @@ export function getHealth(): CheckSnapshot[] {
   return state().agent?.snapshot() ?? [];
 }
 
-/** Calls `listener` on every change of a check's state; returns a function that stops it. */
+/** Calls `listener` on every change of a check's state, from now on (before or after start); returns a function that stops it. */
 export function onStateChange(listener: (change: StateChange) => void): () => void {
-  const s = state();
-  if (s.agent) return s.agent.onStateChange(listener);
-  let stop: (() => void) | undefined;
-  let cancelled = false;
-  void s.starting?.then((agent) => {
-    if (!cancelled && agent) stop = agent.onStateChange(listener);
-  });
+  const { listeners } = state();
+  listeners.add(listener);
   return () => {
-    cancelled = true;
-    stop?.();
+    listeners.delete(listener);
   };
 }
 

@@ -21,7 +21,10 @@ export interface AgentConfig {
   port: number;
   host: string;
   intervalMs: number;
+  /** The default check timeout: VIGIL_CHECK_TIMEOUT_MS, else derived from the interval. */
   timeoutMs: number;
+  /** VIGIL_CHECK_TIMEOUT_MS (or the file's timeoutMs) as set; 0 when the timeout is derived. */
+  explicitTimeoutMs: number;
   shutdownDelayMs: number;
   flushTimeoutMs: number;
   details: DetailLevel;
@@ -69,11 +72,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Agen
     (given(name) || fromFile === undefined ? values[name] : fromFile) as T;
 
   const intervalMs = pick<number>('VIGIL_CHECK_INTERVAL_MS', file.intervalMs);
-  const explicitTimeout = pick<number>('VIGIL_CHECK_TIMEOUT_MS', file.timeoutMs);
-  const timeoutMs = explicitTimeout || Math.min(5_000, Math.floor(intervalMs / 2));
+  const explicitTimeoutMs = pick<number>('VIGIL_CHECK_TIMEOUT_MS', file.timeoutMs);
   const entries = declaredChecks(values, file, problems);
   const checks = Object.entries(entries).flatMap(([name, entry]) => {
-    const spec = toSpec(name, entry, intervalMs, timeoutMs, problems);
+    const spec = toSpec(name, entry, { intervalMs, explicitTimeoutMs }, problems);
     return spec ? [spec] : [];
   });
 
@@ -81,7 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Agen
     port: pick('VIGIL_PORT', file.port),
     host: pick('VIGIL_HOST', file.host),
     intervalMs,
-    timeoutMs,
+    timeoutMs: defaultTimeout(intervalMs, explicitTimeoutMs),
+    explicitTimeoutMs,
     shutdownDelayMs: pick('VIGIL_SHUTDOWN_DELAY_MS', file.shutdownDelayMs),
     flushTimeoutMs: pick('VIGIL_FLUSH_TIMEOUT_MS', file.flushTimeoutMs),
     details: pick('VIGIL_DETAILS', file.details),
@@ -144,7 +147,15 @@ function namedList(variable: string, raw: string, problems: ConfigProblem[]): [s
   });
 }
 
-function toSpec(name: string, entry: CheckEntry, intervalMs: number, timeoutMs: number, problems: ConfigProblem[]): CheckSpec | undefined {
+/**
+ * A check's timeout when it sets none: VIGIL_CHECK_TIMEOUT_MS if set, else well under the
+ * check's own interval (half of it, at most 5 s), so a run always ends before the next is due.
+ */
+export function defaultTimeout(intervalMs: number, explicitTimeoutMs: number): number {
+  return explicitTimeoutMs || Math.max(1, Math.min(5_000, Math.floor(intervalMs / 2)));
+}
+
+function toSpec(name: string, entry: CheckEntry, global: { intervalMs: number; explicitTimeoutMs: number }, problems: ConfigProblem[]): CheckSpec | undefined {
   if (entry.enabled === false) return undefined;
   if (!entry.kind) {
     problems.push({ variable: 'VIGIL_CONFIG', message: `checks.${name}: needs a "kind" (one of postgres, redis, amqp, http, tcp); the check is skipped` });
@@ -153,8 +164,8 @@ function toSpec(name: string, entry: CheckEntry, intervalMs: number, timeoutMs: 
   const defaults = KIND_DEFAULTS[entry.kind];
   const options = {
     critical: entry.critical ?? defaults.options.critical ?? true,
-    intervalMs: entry.intervalMs ?? intervalMs,
-    timeoutMs: entry.timeoutMs ?? timeoutMs,
+    intervalMs: entry.intervalMs ?? global.intervalMs,
+    timeoutMs: entry.timeoutMs ?? defaultTimeout(entry.intervalMs ?? global.intervalMs, global.explicitTimeoutMs),
     initialDelayMs: entry.initialDelayMs ?? defaults.options.initialDelayMs ?? 0,
     jitter: entry.jitter ?? 0.1,
     groups: [...new Set<Group>(entry.groups ?? defaults.options.groups ?? ['ready', 'startup'])],

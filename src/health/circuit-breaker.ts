@@ -1,3 +1,5 @@
+import { errorMessage } from '../util/redact';
+import { toResult } from './status';
 import type { CheckFn } from './types';
 
 /** Circuit-breaker settings for checks of external dependencies. */
@@ -27,19 +29,27 @@ export function withCircuitBreaker(fn: CheckFn, options: BreakerOptions = {}): C
       const retryIn = Math.ceil((cooldownMs - (now() - openedAt)) / 1000);
       return { status: 'fail', output: `circuit open after ${failures} consecutive failures (last: ${lastError}); next trial in ${retryIn} s` };
     }
+    let result;
     try {
-      const result = await fn(signal);
-      const failed = result === false || (typeof result === 'object' && result?.status === 'fail');
-      if (failed) throw new Error(typeof result === 'object' ? result.output ?? 'failed' : 'check returned false');
-      failures = 0;
-      openedAt = undefined;
-      return result;
+      result = await fn(signal);
     } catch (error) {
-      failures++;
-      lastError = error instanceof Error ? error.message : String(error);
-      // A failed half-open trial re-opens at once; otherwise open at the threshold.
-      if (openedAt !== undefined || failures >= threshold) openedAt = now();
+      failed(errorMessage(error));
       throw error;
     }
+    // A failed result goes back as it is: its figures (latency, status code) are worth showing.
+    const { status, output } = toResult(result);
+    if (status === 'fail') failed(output ?? 'failed');
+    else {
+      failures = 0;
+      openedAt = undefined;
+    }
+    return result;
   };
+
+  function failed(reason: string): void {
+    failures++;
+    lastError = reason;
+    // A failed half-open trial re-opens at once; otherwise open at the threshold.
+    if (openedAt !== undefined || failures >= threshold) openedAt = now();
+  }
 }

@@ -26,14 +26,14 @@ export const ROUTES: ReadonlyMap<string, Group | undefined> = new Map<string, Gr
 ]);
 
 /**
- * A probe request is one small GET: anything slower or bigger is a broken or hostile client.
- * Node checks the timeouts only every `connectionsCheckingInterval` (30 s by default), so that is
- * shortened for them to hold.
+ * A probe request is one small GET, and kubelet gives up on it after 1 s by default: a client
+ * slower or bigger than these limits is broken or hostile. Node checks the timeouts only every
+ * `connectionsCheckingInterval` (30 s by default), so that is shortened for them to hold.
  */
 const LIMITS = {
-  headersTimeout: 3_000,
+  headersTimeout: 2_000,
   requestTimeout: 5_000,
-  connectionsCheckingInterval: 1_000,
+  connectionsCheckingInterval: 500,
   maxHeaderSize: 8_192,
   keepAliveTimeout: 5_000,
 };
