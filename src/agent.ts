@@ -1,18 +1,18 @@
-import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
-import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { defaultTimeout, loadConfig, problemCode, type AgentConfig } from './config';
+import { loadConfig, problemCode, type AgentConfig } from './config';
 import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
-import { HealthEngine, type CheckSnapshot, type ResolvedOptions, type StateChange } from './health/engine';
-import type { CheckFn, CheckOptions, Group } from './health/types';
+import { HealthEngine, type CheckSnapshot, type StateChange } from './health/engine';
+import { assertValidCheck, resolveOptions } from './health/options';
+import type { CheckFn, CheckOptions } from './health/types';
 import { portOf, probeServers, startProbeServer } from './probes/server';
 import { createAgentLogger } from './telemetry/logger';
+import { forwardToOpenTelemetry } from './telemetry/log-records';
 import { createHealthMetrics, type HealthMetrics } from './telemetry/health-metrics';
 import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/resource';
 import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
-import { VigilError } from './errors';
 import { errorMessage } from './util/redact';
 
 /** Lets tests drive shutdown without killing the test runner. */
@@ -23,11 +23,6 @@ export interface AgentHooks {
 
 type ChangeListener = (change: StateChange) => void;
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
-/** pino's numeric levels as OpenTelemetry severities. */
-const SEVERITY: Record<string, [SeverityNumber, string]> = {
-  10: [SeverityNumber.TRACE, 'trace'], 20: [SeverityNumber.DEBUG, 'debug'], 30: [SeverityNumber.INFO, 'info'],
-  40: [SeverityNumber.WARN, 'warn'], 50: [SeverityNumber.ERROR, 'error'], 60: [SeverityNumber.FATAL, 'fatal'],
-};
 
 /** The composition root: config -> logger -> telemetry -> health engine -> probes; and the lifecycle. */
 export class Agent {
@@ -100,7 +95,7 @@ export class Agent {
         host: this.config.host,
         details: this.config.details,
         token: this.config.token,
-        service: serviceInfo(),
+        service: serviceInfo(this.env),
         onRequest: (route, status, seconds) => this.metrics?.onProbe(route, status, seconds),
       });
       this.logger.info({ port: portOf(this.server), host: this.config.host, checks: this.engine.snapshot().map((c) => c.name), version: AGENT_VERSION }, `listening: probes on http://${this.config.host}:${portOf(this.server)}/health`);
@@ -203,52 +198,7 @@ export class Agent {
   };
 }
 
-/** Throws (at registration, in the caller's code) on a name or function no check can have. */
-export function assertValidCheck(name: unknown, fn: unknown): void {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || typeof fn !== 'function') {
-    throw new VigilError('VIGIL_ERR_CHECK_DEFINITION', `registerCheck(name, fn): name must be 1-64 letters, digits or _ . : - and fn a function (got ${JSON.stringify(name)})`);
-  }
-}
-
-/** Options of an application check, with the agent's defaults. */
-export function resolveOptions(options: CheckOptions, config: Pick<AgentConfig, 'intervalMs' | 'explicitTimeoutMs'>): ResolvedOptions {
-  const intervalMs = Math.max(100, options.intervalMs ?? config.intervalMs);
-  const groups: Group[] = options.groups?.length ? [...new Set(options.groups)] : ['ready', 'startup'];
-  return {
-    critical: options.critical ?? true,
-    intervalMs,
-    timeoutMs: Math.max(1, options.timeoutMs ?? defaultTimeout(intervalMs, config.explicitTimeoutMs)),
-    initialDelayMs: Math.max(0, options.initialDelayMs ?? 0),
-    jitter: Math.min(1, Math.max(0, options.jitter ?? 0.1)),
-    groups,
-    failureThreshold: Math.max(1, options.failureThreshold ?? 1),
-    successThreshold: Math.max(1, options.successThreshold ?? 1),
-    componentType: options.componentType,
-  };
-}
-
-function serviceInfo() {
+function serviceInfo(env: NodeJS.ProcessEnv) {
   const pkg = applicationPackage();
-  return { serviceId: serviceName(process.env, pkg), version: pkg.version, description: pkg.description };
+  return { serviceId: serviceName(env, pkg), version: pkg.version, description: pkg.description };
 }
-
-/** The agent's log lines also go out as OpenTelemetry log records, linked to the run they are about. */
-function forwardToOpenTelemetry() {
-  const otelLogger = logs.getLogger('vigil-agent', AGENT_VERSION);
-  return (record: Record<string, unknown>) => {
-    const { msg, level, time, trace_id: traceId, span_id: spanId, name: _name, pid: _pid, ...attributes } = record;
-    const context = typeof traceId === 'string' && typeof spanId === 'string'
-      ? trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED })
-      : undefined;
-    const [severityNumber, severityText] = SEVERITY[String(level)] ?? SEVERITY[30];
-    otelLogger.emit({
-      body: String(msg ?? ''),
-      severityNumber,
-      severityText,
-      timestamp: typeof time === 'number' ? time : Date.now(),
-      attributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v as string])),
-      ...(context ? { context } : {}),
-    });
-  };
-}
-

@@ -1,4 +1,5 @@
-import { Agent, assertValidCheck, type AgentHooks } from './agent';
+import { Agent, type AgentHooks } from './agent';
+import { assertValidCheck } from './health/options';
 import type { CheckSnapshot, StateChange } from './health/engine';
 import { createCheck } from './checks';
 import { loadConfig, problemCode } from './config';

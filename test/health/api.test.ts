@@ -3,7 +3,7 @@
 // checks from code (resolveOptions) and from the environment (loadConfig).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveOptions } from '../../src/agent';
+import { resolveOptions } from '../../src/health/options';
 import { getHealth, onStateChange, registerCheck, start, stop, unregisterCheck, VigilError } from '../../src/api';
 import { loadConfig } from '../../src/config';
 import type { StateChange } from '../../src/health/engine';
