@@ -20,18 +20,53 @@ const shareAgent = {
 
 /** Large libraries needed late or rarely live in files of their own, loaded on first use. */
 const VENDOR = ['zod', 'yaml'];
-
-/** The only part of systeminformation the bundle would pull in is never called (see the file). */
-const noNetworkStats = {
-  name: 'no-network-stats',
-  setup(b) {
-    b.onResolve({ filter: /^systeminformation\/lib\/network$/ }, () => ({ path: new URL('../src/telemetry/no-network-stats.ts', import.meta.url).pathname }));
-  },
-};
 const vendorSplit = {
   name: 'vendor-split',
   setup(b) {
     b.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})(/.*)?$`) }, (args) => ({ path: `./vendor/${args.path.split('/')[0]}.js`, external: true }));
+  },
+};
+
+/**
+ * Modules required at load time by bundled libraries but never used by the agent, replaced by
+ * stubs (each stub says why). Loading them would cost every host process start-up time.
+ */
+const STUBS = {
+  'systeminformation/lib/network': 'scripts/stubs/systeminformation-network.ts',
+  'sonic-boom': 'scripts/stubs/pino-unused.cjs',
+  'thread-stream': 'scripts/stubs/pino-unused.cjs',
+  debug: 'scripts/stubs/debug.cjs',
+};
+const stubUnused = {
+  name: 'stub-unused',
+  setup(b) {
+    const filter = new RegExp(`^(${Object.keys(STUBS).map((k) => k.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: new URL(`../${STUBS[args.path]}`, import.meta.url).pathname }));
+  },
+};
+
+/**
+ * The CommonJS-only instrumentations `require()` all of @opentelemetry/semantic-conventions (and
+ * build its deprecated maps at load) for a few dozen names. Each such require gets a module that
+ * re-exports just the names its file uses from the ESM build, which esbuild then tree-shakes;
+ * esbuild fails the build if a name does not exist. ESM importers resolve as usual.
+ */
+const SEMCONV = '@opentelemetry/semantic-conventions';
+const semconvShim = {
+  name: 'semconv-shim',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/semantic-conventions$/ }, (args) => {
+      if (args.kind !== 'require-call') return undefined;
+      const source = readFileSync(args.importer, 'utf8');
+      const binding = new RegExp(`(\\w+)\\s*=\\s*require\\("${SEMCONV}"\\)`).exec(source)?.[1];
+      if (!binding) return undefined;
+      const names = [...new Set([...source.matchAll(new RegExp(`\\b${binding}\\.([A-Za-z_$][\\w$]*)`, 'g'))].map((m) => m[1]))];
+      return { path: args.importer, namespace: 'semconv-shim', pluginData: names };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'semconv-shim' }, (args) => ({
+      contents: `export { ${args.pluginData.join(', ')} } from '${SEMCONV}';`,
+      resolveDir: new URL('..', import.meta.url).pathname,
+    }));
   },
 };
 
@@ -40,7 +75,7 @@ const common = {
   platform: 'node',
   target: 'node20.6',
   format: 'cjs',
-  minify: true,
+  minify: process.env.VIGIL_BUILD_DEBUG !== '1',
   keepNames: false,
   sourcemap: false,
   legalComments: 'none',
@@ -51,7 +86,7 @@ const common = {
   mainFields: ['module', 'main'],
 };
 
-await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, noNetworkStats] });
+await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim] });
 await build({ ...common, entryPoints: Object.fromEntries(VENDOR.map((name) => [`vendor/${name}`, name])), outdir: 'dist' });
 await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts', 'register-loader': 'src/load-agent.ts' }, outdir: 'dist', plugins: [shareAgent] });
 // The V8 code cache of the bundle, made by starting the agent once, so that the functions a

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl, redact, redactUrl } from '../util/redact';
 import { bounded, checkError, timed, unref } from './run-bounded';
@@ -34,8 +32,9 @@ export function createHttpCheck(config: HttpCheckOptions): CheckDefinition {
   const accepts = (code: number): boolean =>
     expectedStatus === '2xx' ? code >= 200 && code < 300 : expectedStatus.includes(code);
   // A pooled socket would outlive the run; keepAlive off closes it with the response.
-  const agent = url.startsWith('https:') ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
-  const transport = url.startsWith('https:') ? https : http;
+  // Required here, after the instrumentation hooks are in place, and https only when needed (tls is costly to load).
+  const transport = (url.startsWith('https:') ? require('node:https') : require('node:http')) as typeof import('node:http');
+  const agent = new transport.Agent({ keepAlive: false });
 
   // `signal` makes node:http destroy the request and its socket when the run is abandoned.
   function get(signal: AbortSignal): Promise<Reply> {

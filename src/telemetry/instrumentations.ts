@@ -37,7 +37,8 @@ function build(name: Name, isProbeRequest: (req: IncomingMessage) => boolean): I
 }
 
 /** Instrumentations that patch no module and can wait until the application has started. */
-const DEFERRED: ReadonlySet<Name> = new Set(['host-metrics']);
+const DEFERRED: ReadonlySet<Name> = new Set(['host-metrics', 'runtime-node']);
+const DEFER_MS = 1_000;
 
 /** Names from a comma-separated list, as OTEL_NODE_ENABLED_INSTRUMENTATIONS spells them. */
 function names(list: string): string[] {
@@ -65,15 +66,16 @@ export function createInstrumentations(
   }
   const chosen = DEFAULT_INSTRUMENTATIONS.filter((n) => enabled.includes(n) && !disabled.has(n));
   const unregister = [registerInstrumentations({ instrumentations: chosen.filter((n) => !DEFERRED.has(n)).map((n) => build(n, isProbeRequest)), ...providers })];
-  // Core modules are patched when required: make sure the agent's own HTTP checks are traced too.
+  // Core modules are patched when required: http now, so the agent's own requests are traced
+  // even in a host that never requires it; https (costly: tls) when a check first needs it.
   require('node:http');
-  require('node:https');
-  setImmediate(() => {
+  // A moment after start-up, so that the application's own start (and first request) comes first.
+  setTimeout(() => {
     try {
       unregister.push(registerInstrumentations({ instrumentations: chosen.filter((n) => DEFERRED.has(n)).map((n) => build(n, isProbeRequest)), ...providers }));
     } catch (error) {
-      logger.warn({ reason: String(error) }, 'host metrics could not be started');
+      logger.warn({ reason: String(error) }, 'runtime and host metrics could not be started');
     }
-  }).unref();
+  }, DEFER_MS).unref();
   return { disable: () => unregister.forEach((off) => off()) };
 }

@@ -1,6 +1,5 @@
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import type { ClientRequest } from 'node:http';
-import { gzipSync } from 'node:zlib';
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const MAX_ATTEMPTS = 3;
@@ -20,7 +19,8 @@ export class UnrefHttpTransport implements IExporterTransport {
     const deadline = Date.now() + timeoutMillis;
     const headers = await this.config.headers();
     const gzip = this.config.compression === 'gzip';
-    const body = gzip ? gzipSync(data) : data;
+    // zlib is loaded only when compression is on.
+    const body = gzip ? (require('node:zlib') as typeof import('node:zlib')).gzipSync(data) : data;
     let response: ExportResponse = { status: 'failure', error: new Error('not sent') };
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       response = await this.post(body, { ...headers, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) }, deadline - Date.now());
