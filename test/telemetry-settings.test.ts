@@ -50,3 +50,13 @@ test('per-signal endpoints and the http/json protocol for one signal only', asyn
   assert.ok(receiver.requests.some((r) => r.path === '/v1/traces' && r.encoding === 'json'));
   assert.ok(job.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'metrics'), 'metrics went to the other (dead) endpoint');
 });
+
+test('an ES module application under --import: node:http and CommonJS packages are traced', async () => {
+  const app = spawnAgent(fixture('esm-app.mjs'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'esm-app' }), [], '--import');
+  assert.equal((await app.exited).code, 0);
+  assert.ok(app.stdout.some((l) => l.fixture === 'done'));
+  const spans = receiver.spans.filter((s) => s.resource['service.name'] === 'esm-app');
+  const server = spans.find((s) => s.kind === 2 && s.attributes['url.path'] === '/esm');
+  assert.ok(server, `a server span; got ${spans.map((s) => s.name).join(', ')}`);
+  assert.ok(spans.some((s) => s.parentSpanId === server.spanId && /^pg/.test(s.name)), 'the pg query is its child');
+});
