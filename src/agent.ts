@@ -159,7 +159,7 @@ export class Agent {
 
   /** SIGTERM / SIGINT: readiness 503 at once, drain, stop checks, flush; then the signal's default unless the app handles it. */
   private readonly onSignal = (signal: NodeJS.Signals): void => {
-    const appHandles = process.listenerCount(signal) > 1;
+    const appHandles = process.listenerCount(signal) - 1 - signalExitListeners() > 0;
     if (this.shuttingDown) {
       // A second signal: the user insists. Without a handler of the app's, go at once.
       if (!appHandles) this.reraise(signal);
@@ -196,6 +196,17 @@ export class Agent {
       if (!flushed) this.logger.warn({ code: 'VIGIL_ERR_EXPORT', flushTimeoutMs: deadline }, `telemetry was not delivered within ${deadline} ms of exit (VIGIL_FLUSH_TIMEOUT_MS); exiting without waiting longer`);
     });
   };
+}
+
+/**
+ * Listeners of the signal-exit library (used by execa, ora, write-file-atomic, ...). They are not
+ * the application handling the signal: signal-exit re-raises it itself once it is the only
+ * listener left, which is what happens when the agent removes its own and re-raises.
+ */
+function signalExitListeners(): number {
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')]?.count;
+  const v3 = (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__?.count;
+  return (typeof v4 === 'number' ? v4 : 0) + (typeof v3 === 'number' ? v3 : 0);
 }
 
 function serviceInfo(env: NodeJS.ProcessEnv) {

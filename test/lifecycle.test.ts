@@ -133,3 +133,18 @@ test("NODE_OPTIONS reaching vigil's own CLI starts no second agent", async () =>
   assert.equal(code, 1, 'nothing listens on port 9');
   assert.ok(!stderr.includes('"name":"vigil"'), stderr);
 });
+
+test('SIGTERM with signal-exit loaded (execa, ora, ...): its cleanup runs and the process ends by the signal', async () => {
+  const app = spawnAgent(fixture('signal-exit-app.js'), agentEnv({ OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }));
+  try {
+    await app.probePort();
+    await app.waitForLine('stdout', (l) => l.fixture === 'ready');
+    app.kill('SIGTERM');
+    const { signal } = await app.exited;
+    assert.equal(signal, 'SIGTERM');
+    assert.ok(app.stdout.some((l) => l.fixture === 'cleanup' && l.signal === 'SIGTERM'), 'signal-exit ran its handlers');
+    assert.ok(app.stderr.some((l) => l.phase === 'done' && l.exit === 'default'));
+  } finally {
+    app.kill();
+  }
+});
