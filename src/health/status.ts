@@ -9,12 +9,36 @@ export function worst(statuses: Iterable<Status>): Status {
   return result;
 }
 
-/** Turns whatever a check function gave back into a result. */
+/**
+ * Turns whatever a check function gave back into a result that is safe to serialise: only
+ * known fields, plain values (a BigInt or a circular object in `details` must never break a
+ * probe), `output` as text.
+ */
 export function toResult(value: CheckResult | boolean | void): CheckResult {
   if (value === undefined || value === true) return { status: 'pass' };
   if (value === false) return { status: 'fail', output: 'check returned false' };
-  if (value && typeof value === 'object' && (value.status === 'pass' || value.status === 'warn' || value.status === 'fail')) return value;
-  return { status: 'fail', output: 'check returned an invalid result (expected { status: "pass" | "warn" | "fail" })' };
+  if (!value || typeof value !== 'object' || !(value.status in SEVERITY)) {
+    return { status: 'fail', output: 'check returned an invalid result (expected { status: "pass" | "warn" | "fail" })' };
+  }
+  const result: CheckResult = { status: value.status };
+  const observed = plain(value.observedValue);
+  if (observed !== undefined) result.observedValue = observed;
+  if (typeof value.observedUnit === 'string') result.observedUnit = value.observedUnit;
+  if (value.output !== undefined && value.output !== null) result.output = String(value.output);
+  if (typeof value.componentType === 'string') result.componentType = value.componentType;
+  if (value.details && typeof value.details === 'object') {
+    const details = Object.entries(value.details).flatMap(([key, v]) => (plain(v) === undefined ? [] : [[key, plain(v)!] as const]));
+    if (details.length) result.details = Object.fromEntries(details);
+  }
+  return result;
+}
+
+/** A value JSON and OpenTelemetry attributes can carry: finite numbers, strings, booleans (a BigInt as text). */
+function plain(value: unknown): string | number | boolean | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'bigint') return value.toString();
+  return undefined;
 }
 
 /** A non-critical check can only degrade: its failures count as warn. */

@@ -53,7 +53,14 @@ export const probeServers = new WeakSet<Server>();
 export function startProbeServer(engine: HealthEngine, options: ProbeServerOptions): Promise<Server> {
   const server = createServer(LIMITS, (req, res) => {
     const started = performance.now();
-    const route = handle(engine, options, req, res);
+    let route = 'other';
+    try {
+      route = handle(engine, options, req, res);
+    } catch {
+      // Nothing a request can do may reach the host: an internal error is a 500.
+      if (!res.headersSent) send(res, req, 500, 'application/json', { error: 'Internal Server Error' });
+      else res.destroy();
+    }
     options.onRequest?.(route, res.statusCode, (performance.now() - started) / 1000);
   });
   probeServers.add(server);

@@ -188,3 +188,18 @@ test('/health/startup is 503 until every startup check has passed once, then sta
   await eventually(async () => (await probe(port, '/health/ready')).status === 503, 5_000, 'ready 503');
   assert.equal((await probe(port, '/health/startup')).status, 200, 'startup stays done');
 });
+
+test('a check result with a BigInt, a circular object or a non-string output cannot break a probe', async (t) => {
+  const engine = engineFor(t);
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  engine.register({ name: 'odd', fn: () => ({ status: 'warn', observedValue: 12n as unknown as number, output: 42 as unknown as string, details: { backlog: 12n as unknown as number, circular: circular as unknown as string, ok: true } }), options: {} }, options());
+  engine.start();
+  await runsOf(engine, 'odd', 1);
+  const port = await serve(t, engine);
+  const health = await probe(port, '/health');
+  assert.equal(health.status, 200);
+  assert.deepEqual(health.body.checks.odd[0].details, { backlog: '12', ok: true });
+  assert.equal(health.body.checks.odd[0].observedValue, '12');
+  assert.equal(health.body.checks.odd[0].output, '42');
+});
