@@ -9,6 +9,7 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpe
 import { agentEnv, eventually, fixture, probe, spawnAgent, type AgentProcess } from './helpers/spawn-agent';
 
 const SECRET = 'SuperSecretPw123';
+const TOKEN = 'HttpCheckToken987';
 
 for (const protocol of ['http/protobuf', 'http/json'] as const) {
   describe(`agent end to end over ${protocol}`, () => {
@@ -28,7 +29,7 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
         OTEL_SERVICE_NAME: 'fixture-service',
         VIGIL_POSTGRES_URL: `postgres://postgres:${SECRET}@127.0.0.1:5432/test`,
         VIGIL_REDIS_URL: 'redis://127.0.0.1:6379',
-        VIGIL_HTTP_CHECKS: `billing=http://127.0.0.1:${(dependency.address() as AddressInfo).port}/health`,
+        VIGIL_HTTP_CHECKS: `billing=http://127.0.0.1:${(dependency.address() as AddressInfo).port}/health?client_secret=${TOKEN}`,
         VIGIL_CHECK_INTERVAL_MS: '300',
         // Generous: a first connection on a loaded machine must not fail the check under test.
         VIGIL_CHECK_TIMEOUT_MS: '3000',
@@ -128,11 +129,13 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       assert.equal(post.headers.get('allow'), 'GET, HEAD');
     });
 
-    test('the password in VIGIL_POSTGRES_URL appears in no output of any kind', async () => {
+    test('the password in VIGIL_POSTGRES_URL and the token of an HTTP check appear in no output of any kind', async () => {
       await receiver.waitFor((r) => r.spans.length > 0 && r.logs.length > 0 && r.metrics.length > 0);
       const health = await probe(probePort, '/health');
       const everything = [app.text(), JSON.stringify(health.body), JSON.stringify(receiver.spans), JSON.stringify(receiver.logs), JSON.stringify(receiver.metrics)].join('\n');
-      assert.ok(!everything.includes(SECRET), 'the secret leaked');
+      assert.ok(!everything.includes(SECRET), 'the password leaked');
+      assert.ok(!everything.includes(TOKEN), 'the token of the HTTP check URL leaked');
+      assert.ok(receiver.spans.some((s) => String(s.attributes['url.full'] ?? '').includes('client_secret=REDACTED')), 'url.full is exported, masked');
     });
   });
 }

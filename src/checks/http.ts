@@ -1,5 +1,5 @@
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
-import { addSecretsFromUrl, redact, redactUrl } from '../util/redact';
+import { addSecretsFromUrl, redact } from '../util/redact';
 import { bounded, checkError, timed, unref } from './run-bounded';
 
 export interface HttpCheckOptions extends CheckOptions {
@@ -27,7 +27,7 @@ interface Reply {
 export function createHttpCheck(config: HttpCheckOptions): CheckDefinition {
   const { name, url, expectedStatus = '2xx', bodyIncludes, headers, ...options } = config;
   addSecretsFromUrl(url);
-  const shown = redactUrl(url);
+  const shown = redact(url);
   const expected = expectedStatus === '2xx' ? '2xx' : expectedStatus.join(', ');
   const accepts = (code: number): boolean =>
     expectedStatus === '2xx' ? code >= 200 && code < 300 : expectedStatus.includes(code);

@@ -9,6 +9,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { EnvValues } from '../config/env';
+import { SECRET_QUERY_PARAMS } from '../util/redact';
 
 /** Instrumentations on by default. fs, dns and net are left out: they are noise in most traces. */
 export const DEFAULT_INSTRUMENTATIONS = ['http', 'pg', 'ioredis', 'pino', 'runtime-node', 'host-metrics'] as const;
@@ -17,7 +18,8 @@ type Name = (typeof DEFAULT_INSTRUMENTATIONS)[number];
 function build(name: Name, isProbeRequest: (req: IncomingMessage) => boolean): Instrumentation {
   switch (name) {
     case 'http':
-      return new HttpInstrumentation({ ignoreIncomingRequestHook: isProbeRequest });
+      // Secret query parameters are masked in url.full of both client and server spans.
+      return new HttpInstrumentation({ ignoreIncomingRequestHook: isProbeRequest, redactedQueryParams: SECRET_QUERY_PARAMS, redactedQueryParamsServer: SECRET_QUERY_PARAMS });
     case 'pg':
       // Query parameters can hold personal data or secrets: statements only.
       return new PgInstrumentation({ enhancedDatabaseReporting: false });

@@ -22,21 +22,40 @@ export function createAgentLogger(level: LogLevel, fd = 2): AgentLogger {
   let forward: LogForwarder | undefined;
   const destination = {
     write(line: string): void {
-      const safe = redact(line);
       try {
-        writeSync(fd, safe);
+        writeSync(fd, line);
       } catch {
         // EPIPE / EAGAIN: the line is dropped, the host goes on.
       }
       if (forward) {
         try {
-          forward(JSON.parse(safe) as Record<string, unknown>);
+          forward(JSON.parse(line) as Record<string, unknown>);
         } catch {
           // Forwarding is best effort.
         }
       }
     },
   };
-  const logger = pino({ name: 'vigil', level, base: { pid: process.pid } }, destination);
+  // Secrets are masked in the values before they are serialised, never in the JSON text: a
+  // masked substring must not be able to break a number or a quote of the line.
+  const logger = pino({
+    name: 'vigil',
+    level,
+    base: { pid: process.pid },
+    formatters: { log: (fields) => redactValues(fields) as Record<string, unknown> },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
+  }, destination);
   return { logger, forwardTo: (f) => { forward = f; } };
+}
+
+/** A copy of `value` with every string redacted (a few levels deep: log fields are flat). */
+function redactValues(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => redactValues(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValues(item, depth + 1)]));
 }

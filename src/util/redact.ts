@@ -2,10 +2,20 @@
 // error messages that echo them. Everything the agent prints or exports passes through here.
 
 const MASK = '***';
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::[^\s/@]*)?@/gi;
-const SECRET_PARAMS = /([?&;](?:password|passwd|pwd|pass|secret|token|access_token|api[_-]?key|apikey|auth|authorization|sig|signature)=)[^&;\s"']*/gi;
-const SECRET_PAIRS = /\b(password|passwd|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"']+)/gi;
-const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+/** Word endings that make a query parameter or a `key=value` pair secret (client_secret, X-Amz-Signature, api_key ...). */
+const SECRET_WORDS = 'password|passwd|pwd|pass|secret|token|signature|sig|key|auth|authorization|credential|credentials';
+// User-info up to the last `@` of the authority: a password may itself contain `@`.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#:@]*)(?::[^\s/?#]*)?@(?=[^\s/?#@]*(?:[/?#\s"']|$))/gi;
+const SECRET_PARAMS = new RegExp(`([?&;#][\\w.-]*?(?:${SECRET_WORDS})=)[^&;#\\s"']*`, 'gi');
+const SECRET_PAIRS = /\b([\w.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"']+)/gi;
+const BEARER = /\b(Bearer|Basic)(?:\s+|%20)[A-Za-z0-9._~+/=-]{8,}/gi;
+
+/** Query parameter names that instrumentation masks in exported URLs (`url.full`): exact names, the common ones. */
+export const SECRET_QUERY_PARAMS = [
+  'password', 'passwd', 'pwd', 'pass', 'secret', 'client_secret', 'token', 'access_token', 'refresh_token', 'id_token',
+  'private_token', 'auth', 'authorization', 'key', 'api_key', 'apikey', 'api-key', 'sig', 'signature', 'Signature',
+  'AWSAccessKeyId', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'X-Goog-Signature', 'X-Goog-Credential',
+];
 
 /** Extra literal secrets (e.g. a password taken from configuration) masked wherever they appear. */
 const knownSecrets = new Set<string>();
@@ -15,11 +25,18 @@ export function addKnownSecret(secret: string | undefined | null): void {
   if (secret && secret.length >= 4) knownSecrets.add(secret);
 }
 
-/** Remembers the password of a connection URL, if it has one. */
+/**
+ * Remembers the password of a connection URL, if it has one. A password that is also another
+ * part of the URL (postgres://postgres:postgres@host/postgres) is not remembered: masking it
+ * everywhere would hide user, database and check names, and the URL pass masks it in URLs.
+ */
 export function addSecretsFromUrl(url: string): void {
   try {
     const parsed = new URL(url);
-    addKnownSecret(decodeURIComponent(parsed.password));
+    const password = decodeURIComponent(parsed.password);
+    const elsewhere = `${decodeURIComponent(parsed.username)} ${parsed.host} ${decodeURIComponent(parsed.pathname)}`;
+    if (!password || elsewhere.includes(password)) return;
+    addKnownSecret(password);
     addKnownSecret(parsed.password);
   } catch {
     // Not a URL: nothing to remember.
@@ -28,21 +45,18 @@ export function addSecretsFromUrl(url: string): void {
 
 /** Masks credentials in free text: URL user-info passwords, secret query parameters, bearer tokens, known secrets. */
 export function redact(text: string): string {
-  let out = text
+  // Known secrets first: once a URL pass has masked part of one, the rest would no longer match.
+  let out = text;
+  for (const secret of knownSecrets) {
+    if (out.includes(secret)) out = out.split(secret).join(MASK);
+  }
+  return out
     .replace(URL_CREDENTIALS, (_m, scheme: string, user: string) => `${scheme}${user ? `${user}:` : ''}${MASK}@`)
     .replace(SECRET_PARAMS, `$1${MASK}`)
     .replace(SECRET_PAIRS, `$1$2${MASK}`)
     .replace(BEARER, `$1 ${MASK}`);
-  for (const secret of knownSecrets) {
-    if (out.includes(secret)) out = out.split(secret).join(MASK);
-  }
-  return out;
 }
 
-/** A URL fit for output: no password, no secret query parameters. Not a URL: redacted as text. */
-export function redactUrl(url: string): string {
-  return redact(url);
-}
 
 /** Message of anything thrown, redacted, on one line. An AggregateError (IPv4 and IPv6 both refused) gives its parts. */
 export function errorMessage(error: unknown): string {
