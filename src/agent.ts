@@ -106,7 +106,7 @@ export class Agent {
 
   /** Adds (or replaces) a check of the application's own. */
   registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
-    assertValidCheck(name, fn);
+    assertValidCheck(name, fn, options);
     this.engine.register({ name, fn, options }, resolveOptions(options, this.config));
   }
 

@@ -73,7 +73,7 @@ export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } =
  * malformed name or a non-function, at registration.
  */
 export function registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
-  assertValidCheck(name, fn);
+  assertValidCheck(name, fn, options);
   const s = state();
   if (s.agent) s.agent.registerCheck(name, fn, options);
   else s.pending.set(name, { fn, options });

@@ -2,7 +2,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
-import { connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
+import { connectionRun, hostOf, timed, unref } from './run-bounded';
 
 export interface RedisCheckOptions extends CheckOptions {
   name?: string;
@@ -21,7 +21,6 @@ export function createRedisCheck(config: RedisCheckOptions): CheckDefinition {
   const { name = 'redis', url, ...options } = config;
   addSecretsFromUrl(url);
   const ioredis = lazyDriver<typeof import('ioredis')>('ioredis');
-  const limit = options.timeoutMs ?? FALLBACK_TIMEOUT_MS;
   const target = `Redis at ${hostOf(url, 6379)}`;
 
   let client: RedisClient | undefined;
@@ -37,8 +36,9 @@ export function createRedisCheck(config: RedisCheckOptions): CheckDefinition {
       // Commands issued while disconnected fail at once instead of waiting in a queue.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      connectTimeout: limit,
-      commandTimeout: limit,
+      // No connectTimeout / commandTimeout: ioredis arms ref'd timers for them, which would hold a
+      // finished program up to their length. The run's AbortSignal bounds every run instead.
+      connectTimeout: 0,
       connectionName: INTERNAL_CLIENT_NAME,
       // On disconnect ioredis arms a ref'd timer that only a later 'close' clears, so a socket
       // that had already closed would hold the process for its whole length. Nothing here

@@ -26,13 +26,15 @@ function cpuSampler(): { cores: number; quota: boolean; sample(): { busyMs: numb
  * CPU utilisation over the time since the previous run (of the container's quota when one is
  * set, else of the host). The first run samples a short window of its own.
  */
-export function createCpuCheck(spec: Pick<CheckSpec, 'name' | 'settings'>): CheckDefinition {
+export function createCpuCheck(spec: Pick<CheckSpec, 'name' | 'settings'> & { options?: { timeoutMs: number } }): CheckDefinition {
   const sampler = cpuSampler();
+  // The first window must end well within the run's timeout.
+  const firstWindowMs = Math.min(FIRST_WINDOW_MS, Math.floor((spec.options?.timeoutMs ?? 2 * FIRST_WINDOW_MS) / 2));
   let previous: { busyMs: number; at: number } | undefined;
   const fn = async (signal: AbortSignal): Promise<CheckResult> => {
     if (!previous) {
       previous = sampler.sample();
-      await sleep(FIRST_WINDOW_MS, signal);
+      await sleep(firstWindowMs, signal);
     }
     const now = sampler.sample();
     const ratio = Math.min(1, Math.max(0, (now.busyMs - previous.busyMs) / (now.at - previous.at) / sampler.cores));

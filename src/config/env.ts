@@ -10,6 +10,9 @@ export type SamplerName =
   | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
 export type OtelLogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 
+/** The longest delay a Node timer takes; a longer one fires at once (with a warning on the host's stderr). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Spec<T> {
   parse(raw: string): T | undefined;
   expected: string;
@@ -86,8 +89,9 @@ export const ENV_TABLE = {
   VIGIL_PORT: integer(9000, 0, 65535),
   VIGIL_HOST: text('0.0.0.0'),
   VIGIL_CONFIG: text(),
-  VIGIL_CHECK_INTERVAL_MS: integer(10_000, 100),
-  VIGIL_CHECK_TIMEOUT_MS: integer(0, 1),
+  VIGIL_CHECK_INTERVAL_MS: integer(10_000, 100, MAX_TIMER_MS),
+  // 0: derived from the interval.
+  VIGIL_CHECK_TIMEOUT_MS: integer(0, 0, MAX_TIMER_MS),
   VIGIL_SHUTDOWN_DELAY_MS: integer(0, 0, 600_000),
   VIGIL_FLUSH_TIMEOUT_MS: integer(1_000, 0, 60_000),
   VIGIL_DETAILS: oneOf<DetailLevel>('always', ['always', 'never', 'token']),

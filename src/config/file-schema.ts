@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { MAX_TIMER_MS } from './env';
 
 // The schema of the VIGIL_CONFIG file. Strict objects: an unknown key is reported by name
 // rather than silently ignored (a typo such as `intervalMS` must not pass for a setting).
 
-const ms = z.number().int().min(0);
+const ms = z.number().int().min(0).max(MAX_TIMER_MS);
 const ratio = z.number().min(0).max(1);
 const group = z.enum(['live', 'ready', 'startup']);
 

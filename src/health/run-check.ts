@@ -39,7 +39,7 @@ export async function runCheck(check: CheckDefinition, timeoutMs: number): Promi
   try {
     const first = await Promise.race([call, timedOut]);
     if (first === 'timeout') {
-      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
+      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
       result = { status: 'fail', output: `timed out after ${timeoutMs} ms` };
       abandoned = call;
     } else {

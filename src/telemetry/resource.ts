@@ -34,7 +34,7 @@ export const SERVICE_INSTANCE_ID = randomUUID();
 /** The service name under the standard precedence: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, package.json. */
 export function serviceName(env: NodeJS.ProcessEnv, pkg: { name?: string }): string {
   const fromAttributes = /(?:^|,)\s*service\.name=([^,]+)/.exec(env.OTEL_RESOURCE_ATTRIBUTES ?? '')?.[1];
-  return env.OTEL_SERVICE_NAME?.trim() || (fromAttributes && decodeURIComponent(fromAttributes.trim())) || pkg.name || 'unknown_service:node';
+  return env.OTEL_SERVICE_NAME?.trim() || (fromAttributes && decodeOrRaw(fromAttributes.trim())) || pkg.name || 'unknown_service:node';
 }
 
 /**
@@ -54,4 +54,13 @@ export function baseAttributes(env: NodeJS.ProcessEnv): Record<string, string | 
     'telemetry.distro.name': 'vigil-agent',
     'telemetry.distro.version': AGENT_VERSION,
   };
+}
+
+/** Percent-decoding that never throws: a stray `%` keeps the value as written. */
+function decodeOrRaw(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

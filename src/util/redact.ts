@@ -26,16 +26,15 @@ export function addKnownSecret(secret: string | undefined | null): void {
 }
 
 /**
- * Remembers the password of a connection URL, if it has one. A password that is also another
- * part of the URL (postgres://postgres:postgres@host/postgres) is not remembered: masking it
- * everywhere would hide user, database and check names, and the URL pass masks it in URLs.
+ * Remembers the password of a connection URL, if it has one. A password equal to the user name
+ * (postgres://postgres:postgres@...) is not remembered: masking it everywhere would hide the
+ * user and check names in every line, and the URL pass still masks it in URLs.
  */
 export function addSecretsFromUrl(url: string): void {
   try {
     const parsed = new URL(url);
     const password = decodeURIComponent(parsed.password);
-    const elsewhere = `${decodeURIComponent(parsed.username)} ${parsed.host} ${decodeURIComponent(parsed.pathname)}`;
-    if (!password || elsewhere.includes(password)) return;
+    if (!password || password === decodeURIComponent(parsed.username)) return;
     addKnownSecret(password);
     addKnownSecret(parsed.password);
   } catch {

@@ -127,3 +127,18 @@ test("a check's own interval sets its default timeout", () => {
   const { config } = loadConfig({ VIGIL_CONFIG: '', VIGIL_POSTGRES_URL: 'postgres://db/app' });
   assert.equal(config.checks.find((c) => c.name === 'postgres')!.options.timeoutMs, 5_000);
 });
+
+test('registerCheck refuses options no check can have, at once', () => {
+  const bad: [string, object][] = [
+    ['intervalMs', { intervalMs: Number.NaN }],
+    ['intervalMs', { intervalMs: 3_000_000_000 }],
+    ['jitter', { jitter: 2 }],
+    ['failureThreshold', { failureThreshold: 0 }],
+    ['groups', { groups: 'ready' }],
+    ['groups', { groups: ['ready', 'sometimes'] }],
+    ['critical', { critical: 'yes' }],
+  ];
+  for (const [key, options] of bad) {
+    assert.throws(() => registerCheck('ok-name', () => true, options as never), (error: Error) => error instanceof VigilError && error.message.includes(`options.${key}`), key);
+  }
+});

@@ -22,7 +22,7 @@ test('bearer and basic tokens, in any case, with a space or %20', () => {
   assert.equal(redact('authorization=bearer%20abcdefgh12345'), 'authorization=bearer ***');
 });
 
-test('a remembered password is masked in free text, but not when it is also the user or database name', () => {
+test('a remembered password is masked in free text, but not when it is also the user name', () => {
   addSecretsFromUrl('postgres://app:Sup3rS3cret@db/orders');
   assert.equal(redact('database "Sup3rS3cret" does not exist'), 'database "***" does not exist');
   addSecretsFromUrl('postgres://postgres:postgres@db/postgres');
