@@ -1,7 +1,7 @@
 import type * as Amqp from 'amqplib';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl, redact } from '../util/redact';
-import { lazyDriver } from './load-driver';
+import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
 import { bounded, CLOSE_GRACE_MS, connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';
 
 export interface AmqpCheckOptions extends CheckOptions {
@@ -59,7 +59,7 @@ export function createAmqpCheck(config: AmqpCheckOptions): CheckDefinition {
     // `timeout` bounds the TCP connect and the AMQP handshake; amqplib clears it once open.
     const model = await amqplib().connect(withoutHeartbeat(url), {
       timeout: limit,
-      clientProperties: { connection_name: 'vigil-health' },
+      clientProperties: { connection_name: INTERNAL_CLIENT_NAME },
     });
     model.on('error', () => undefined);
     model.on('close', () => {

@@ -73,8 +73,7 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
  * empty message; its inner errors name the addresses, so they are spelled out.
  */
 export function checkError(error: unknown): Error {
-  const causes = error instanceof AggregateError && error.errors.length > 0 ? error.errors : [error];
-  return new Error([...new Set(causes.map(errorMessage))].join('; '));
+  return new Error(errorMessage(error));
 }
 
 /** Lets the process exit while the agent holds this socket open; tolerates anything socket-like or absent. */

@@ -1,4 +1,4 @@
-import type { CheckResult, Group, Status } from './types';
+import type { CheckResult, Status } from './types';
 
 const SEVERITY: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
 
@@ -75,4 +75,3 @@ export function httpStatusOf(status: Status): 200 | 503 {
   return status === 'fail' ? 503 : 200;
 }
 
-export const GROUPS: readonly Group[] = ['live', 'ready', 'startup'];

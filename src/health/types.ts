@@ -26,7 +26,7 @@ export interface CheckResult {
 export type CheckFn = (signal: AbortSignal) => Promise<CheckResult | boolean | void> | CheckResult | boolean | void;
 
 /**
- * Options of one check. Every field has a default, applied by `resolveOptions` (src/agent.ts) to
+ * Options of one check. Every field has a default, applied by `resolveOptions` (src/health/options.ts) to
  * checks from code and by `loadConfig` (src/config/index.ts) to checks from the environment or
  * the config file; the built-in checks have defaults of their own, given per field.
  */

@@ -9,7 +9,6 @@ export interface ReportEntry {
   observedUnit?: string;
   componentType?: string;
   output?: string;
-  affectedEndpoints?: string[];
   [extra: string]: unknown;
 }
 

@@ -43,7 +43,8 @@ export class UnrefHttpTransport implements IExporterTransport {
   private post(body: Uint8Array, headers: Record<string, string>, timeoutMs: number): Promise<ExportResponse> {
     if (timeoutMs <= 0) return Promise.resolve({ status: 'failure', error: new Error('export deadline passed') });
     const url = new URL(this.config.url);
-    // Loaded at first export, after instrumentation is in place; suppressTracing keeps it untraced.
+    // Loaded at first export, after instrumentation is in place. The SDK's processors export in a
+    // suppressed-tracing context, so this request makes no span of its own.
     const { request } = (url.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http');
     return new Promise((resolve) => {
       const req = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.byteLength) }, agent: false }, (res) => {
