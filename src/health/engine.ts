@@ -169,7 +169,8 @@ export class HealthEngine {
 
   private schedule(entry: Entry, delayMs: number): void {
     if (!this.running || this.entries.get(entry.check.name) !== entry) return;
-    entry.timer = setTimeout(() => void this.tick(entry), delayMs);
+    // Nothing a run does may become an unhandled rejection in the host.
+    entry.timer = setTimeout(() => void this.tick(entry).catch(() => undefined), delayMs);
     entry.timer.unref();
   }
 
