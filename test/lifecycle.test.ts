@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startOtlpReceiver } from './helpers/otlp-receiver';
+import { startSilentServer } from './helpers/silent-tcp-server';
 import { agentEnv, eventually, fixture, probe, REGISTER, ROOT, spawnAgent } from './helpers/spawn-agent';
 
 test('SIGTERM without a handler of the app: readiness 503 at once, liveness 200, then the default exit by signal', async () => {
@@ -146,5 +147,29 @@ test('SIGTERM with signal-exit loaded (execa, ora, ...): its cleanup runs and th
     assert.ok(app.stderr.some((l) => l.phase === 'done' && l.exit === 'default'));
   } finally {
     app.kill();
+  }
+});
+
+test('a short program exits while its dependencies accept connections and never answer', async () => {
+  const silent = await startSilentServer();
+  try {
+    const url = (scheme: string) => `${scheme}://guest:guest@127.0.0.1:${silent.port}`;
+    const job = spawnAgent(fixture('short-job.js'), agentEnv({
+      OTEL_SDK_DISABLED: 'true',
+      VIGIL_POSTGRES_URL: url('postgres'),
+      VIGIL_REDIS_URL: url('redis'),
+      VIGIL_AMQP_URL: url('amqp'),
+      VIGIL_TCP_CHECKS: `db=127.0.0.1:${silent.port}`,
+      VIGIL_HTTP_CHECKS: `api=${url('http')}/health`,
+      // Far longer than the test may take: a socket or timer held until the timeout would fail it.
+      VIGIL_CHECK_TIMEOUT_MS: '600000',
+    }));
+    const held = new Promise<'held'>((resolve) => setTimeout(resolve, 20_000, 'held').unref());
+    const outcome = await Promise.race([job.exited, held]);
+    job.kill();
+    assert.notEqual(outcome, 'held', 'a check held the finished program');
+    assert.equal((outcome as { code: number }).code, 0);
+  } finally {
+    await silent.close();
   }
 });

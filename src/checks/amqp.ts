@@ -1,4 +1,5 @@
 import type * as Amqp from 'amqplib';
+import diagnostics from 'node:diagnostics_channel';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl, redact } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
@@ -57,10 +58,21 @@ export function createAmqpCheck(config: AmqpCheckOptions): CheckDefinition {
   async function open(): Promise<Session> {
     const started = generation;
     // `timeout` bounds the TCP connect and the AMQP handshake; amqplib clears it once open.
-    const model = await amqplib().connect(withoutHeartbeat(url), {
-      timeout: limit,
-      clientProperties: { connection_name: INTERNAL_CLIENT_NAME },
-    });
+    // amqplib keeps its socket to itself until the handshake is done, and a ref'd socket would hold
+    // a finished program while a broker never answers: unref it the moment net creates it (the
+    // connect call creates it synchronously, so only this socket is seen).
+    const unrefSocket = ({ socket }: { socket: { unref?: () => void } }) => unref(socket);
+    diagnostics.subscribe('net.client.socket', unrefSocket as (message: unknown) => void);
+    let connecting: Promise<Amqp.ChannelModel>;
+    try {
+      connecting = amqplib().connect(withoutHeartbeat(url), {
+        timeout: limit,
+        clientProperties: { connection_name: INTERNAL_CLIENT_NAME },
+      });
+    } finally {
+      diagnostics.unsubscribe('net.client.socket', unrefSocket as (message: unknown) => void);
+    }
+    const model = await connecting;
     model.on('error', () => undefined);
     model.on('close', () => {
       if (session?.model === model) drop();
