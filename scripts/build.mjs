@@ -90,12 +90,21 @@ await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', p
 await build({ ...common, entryPoints: Object.fromEntries(VENDOR.map((name) => [`vendor/${name}`, name])), outdir: 'dist' });
 await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts', 'register-loader': 'src/load-agent.ts' }, outdir: 'dist', plugins: [shareAgent] });
 // The V8 code cache of the bundle, made by starting the agent once, so that the functions a
-// start runs are in it (see src/load-agent.ts). Made with this Node; another one recompiles.
+// start runs are in it (see src/load-agent.ts). Made with this Node and the V8 flags of
+// NODE_OPTIONS (V8 rejects a cache made under other flags): build with the production
+// NODE_OPTIONS, e.g. --max-old-space-size, to have a cache that matches them.
 execFileSync(process.execPath, ['-e', `
   const { loadAgent } = require('./dist/register-loader.js');
   const { agent, saveCache } = loadAgent(true);
   agent.start({ env: { VIGIL_PORT: '0', VIGIL_HOST: '127.0.0.1', VIGIL_LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRICS_EXPORTER: 'none' } })
     .then(() => { saveCache(); process.exit(0); });
-`], { stdio: 'inherit', env: { PATH: process.env.PATH } });
+`], { stdio: 'inherit', env: { PATH: process.env.PATH, NODE_OPTIONS: v8Flags(process.env.NODE_OPTIONS) } });
 // Type declarations for the public API.
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+
+/** The V8 flags of NODE_OPTIONS, without preloads (the cache must not be made under another agent). */
+function v8Flags(options = '') {
+  const words = options.split(/\s+/).filter(Boolean);
+  return words.filter((word, i) => !/^--(require|import|loader|experimental-loader)$|^-r$/.test(word) && !/^--(require|import|loader|experimental-loader)=/.test(word)
+    && !/^--(require|import|loader|experimental-loader)$|^-r$/.test(words[i - 1] ?? '')).join(' ');
+}
