@@ -46,6 +46,21 @@ const stubUnused = {
 };
 
 /**
+ * otlp-exporter-base loads http/https with `import()`. The bundle is run through vm.Script (for
+ * its code cache), where import() needs an experimental loader option that prints a warning on
+ * the host's stderr: the same modules, required.
+ */
+const requireBuiltins = {
+  name: 'require-builtins',
+  setup(b) {
+    b.onLoad({ filter: /@opentelemetry[\\/]otlp-exporter-base[\\/].*\.js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(/\bimport\((['"])(https?)\1\)/g, 'Promise.resolve(require("$2"))'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * The CommonJS-only instrumentations `require()` all of @opentelemetry/semantic-conventions (and
  * build its deprecated maps at load) for a few dozen names. Each such require gets a module that
  * re-exports just the names its file uses from the ESM build, which esbuild then tree-shakes;
@@ -86,7 +101,7 @@ const common = {
   mainFields: ['module', 'main'],
 };
 
-await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim] });
+await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins] });
 await build({ ...common, entryPoints: Object.fromEntries(VENDOR.map((name) => [`vendor/${name}`, name])), outdir: 'dist' });
 await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts', 'register-loader': 'src/load-agent.ts' }, outdir: 'dist', plugins: [shareAgent] });
 // The V8 code cache of the bundle, made by starting the agent once, so that the functions a

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Script, constants as vmConstants } from 'node:vm';
+import { Script } from 'node:vm';
 
 // Loads dist/agent.js with a V8 code cache made at build time (dist/agent.cache). Compiling the
 // bundle is a third of the preload's cost; Node 20 has no module.enableCompileCache (22+), so
@@ -29,9 +29,7 @@ export function loadAgent(produceCache = false): { agent: Exports; saveCache(): 
       // No cache: compile as usual.
     }
   }
-  // Bundled libraries may `import()` a built-in; without this option vm scripts cannot (Node >= 20.12 has it).
-  const importModuleDynamically = (vmConstants as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: unknown }).USE_MAIN_CONTEXT_DEFAULT_LOADER;
-  const script = new Script(Module.wrap(readFileSync(AGENT, 'utf8')), { filename: AGENT, cachedData, ...(importModuleDynamically ? { importModuleDynamically: importModuleDynamically as never } : {}) });
+  const script = new Script(Module.wrap(readFileSync(AGENT, 'utf8')), { filename: AGENT, cachedData });
   const mod = new Module(AGENT, module);
   mod.filename = AGENT;
   mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(AGENT));

@@ -1,5 +1,5 @@
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
-import type { ClientRequest } from 'node:http';
+import type { Agent, ClientRequest } from 'node:http';
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const MAX_ATTEMPTS = 3;
@@ -13,7 +13,14 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export class UnrefHttpTransport implements IExporterTransport {
   private readonly inFlight = new Set<ClientRequest>();
 
-  constructor(private readonly config: { url: string; headers: () => Promise<Record<string, string>>; compression?: string }) {}
+  private agent: Promise<Agent | false> | undefined;
+
+  /**
+   * `agentFactory` is OpenTelemetry's own, built from the environment: it carries the
+   * OTEL_EXPORTER_OTLP_[*_]CERTIFICATE / CLIENT_CERTIFICATE / CLIENT_KEY files and keeps
+   * connections alive between exports (Node's agent unrefs the idle ones).
+   */
+  constructor(private readonly config: { url: string; headers: () => Promise<Record<string, string>>; compression?: string; agentFactory?: (protocol: string) => Agent | Promise<Agent> }) {}
 
   async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
     const deadline = Date.now() + timeoutMillis;
@@ -46,8 +53,9 @@ export class UnrefHttpTransport implements IExporterTransport {
     // Loaded at first export, after instrumentation is in place. The SDK's processors export in a
     // suppressed-tracing context, so this request makes no span of its own.
     const { request } = (url.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http');
-    return new Promise((resolve) => {
-      const req = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.byteLength) }, agent: false }, (res) => {
+    const agent = (this.agent ??= Promise.resolve<Agent | false>(this.config.agentFactory?.(url.protocol) ?? false).catch(() => false));
+    return agent.then((agent) => new Promise<ExportResponse>((resolve) => {
+      const req = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(body.byteLength) }, agent }, (res) => {
         let size = 0;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
@@ -71,7 +79,7 @@ export class UnrefHttpTransport implements IExporterTransport {
       });
       req.on('close', () => this.inFlight.delete(req));
       req.end(body);
-    });
+    }));
   }
 }
 

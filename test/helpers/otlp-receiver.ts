@@ -2,6 +2,7 @@
 // (protobuf or JSON, optionally gzipped) into plain records, and can be switched to
 // misbehave the way a broken collector does.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -34,6 +35,8 @@ export interface ReceivedRequest {
 
 export interface OtlpReceiverOptions {
   mode?: ReceiverMode;
+  /** Serve HTTPS with this key and certificate (PEM); the URL is then https://. */
+  tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
 }
 
 export interface OtlpReceiver {
@@ -93,13 +96,14 @@ const POLL_MS = 10;
 
 export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
   const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(receiver, req, res).catch((error: unknown) => {
       // Only reached when the connection died mid-request (e.g. close() during a hang).
       receiver.errors.push(`${req.url}: ${String(error)}`);
     });
-  });
-  server.on('connection', (socket) => {
+  };
+  const server = options.tls ? createHttpsServer({ ...options.tls, rejectUnauthorized: Boolean(options.tls.requestCert) }, onRequest) : createServer(onRequest);
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -110,7 +114,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
   const { port } = server.address() as AddressInfo;
 
   const receiver: OtlpReceiver = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     mode: options.mode ?? 'ok',
     spans: [],

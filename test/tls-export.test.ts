@@ -1,0 +1,46 @@
+// Export to a collector behind TLS with a private CA: OTEL_EXPORTER_OTLP_CERTIFICATE is honoured.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver';
+import { agentEnv, fixture, spawnAgent } from './helpers/spawn-agent';
+
+let receiver: OtlpReceiver;
+let ca: string;
+
+/** A private CA and a server certificate for 127.0.0.1, made with openssl. */
+function makeCertificates(dir: string): { ca: string; key: string; cert: string } {
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=vigil-test-ca', '-keyout', 'ca.key', '-out', 'ca.pem');
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
+  execFileSync('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1" > san.ext'], { cwd: dir });
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'server.pem');
+  return { ca: join(dir, 'ca.pem'), key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') };
+}
+
+before(async () => {
+  const certs = makeCertificates(mkdtempSync(join(tmpdir(), 'vigil-tls-')));
+  ca = certs.ca;
+  receiver = await startOtlpReceiver({ tls: { key: certs.key, cert: certs.cert } });
+});
+after(() => receiver.close());
+
+test('spans reach an HTTPS collector whose CA is given by OTEL_EXPORTER_OTLP_CERTIFICATE', async () => {
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_CERTIFICATE: ca, OTEL_SERVICE_NAME: 'tls-ok' }));
+  assert.equal((await job.exited).code, 0);
+  const spans = await receiver.waitFor((r) => r.spans.filter((s) => s.resource['service.name'] === 'tls-ok').length >= 2 && r.spans);
+  assert.ok(spans.length >= 2);
+  assert.ok(!job.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT'), JSON.stringify(job.stderr));
+});
+
+test('without the CA the export is refused, said once per signal, and the program still exits', async () => {
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'tls-no-ca' }));
+  assert.equal((await job.exited).code, 0);
+  const failures = job.stderr.filter((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces');
+  assert.equal(failures.length, 1);
+  assert.match(String(failures[0].err), /certificate/i);
+  assert.ok(!receiver.spans.some((s) => s.resource['service.name'] === 'tls-no-ca'));
+});
