@@ -19,9 +19,10 @@ import { errorMessage } from './util/redact';
 export interface AgentHooks {
   /** Re-raises a signal once the agent is done with it (default: process.kill on this process). */
   kill?: (signal: NodeJS.Signals) => void;
+  /** Told of every change of a check's state (the public onStateChange listeners). */
+  onStateChange?: (change: StateChange) => void;
 }
 
-type ChangeListener = (change: StateChange) => void;
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /** The composition root: config -> logger -> telemetry -> health engine -> probes; and the lifecycle. */
@@ -29,7 +30,6 @@ export class Agent {
   readonly config: AgentConfig;
   readonly logger: Logger;
   readonly engine: HealthEngine;
-  private readonly listeners = new Set<ChangeListener>();
   private telemetry: Telemetry | undefined;
   private metrics: HealthMetrics | undefined;
   private server: Server | undefined;
@@ -125,11 +125,6 @@ export class Agent {
     this.logger.info({ check: name }, `checking the application's own ${client.kind} ${client.kind === 'postgres' ? 'pool' : 'client'} as "${name}" (VIGIL_AUTO_CHECKS=false turns this off)`);
   }
 
-  onStateChange(listener: ChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   snapshot(): CheckSnapshot[] {
     return this.engine.snapshot();
   }
@@ -154,7 +149,7 @@ export class Agent {
     // The first result is news only when it is not a pass; every later change is news.
     if (change.to === 'fail') this.logger.warn(line, `check ${change.check} is failing: ${change.reason ?? 'no reason given'}`);
     else if (change.from !== undefined || change.to !== 'pass') this.logger.info(line, `check ${change.check} changed from ${change.from ?? 'unknown'} to ${change.to}`);
-    for (const listener of this.listeners) listener(change);
+    this.hooks.onStateChange?.(change);
   }
 
   /** SIGTERM / SIGINT: readiness 503 at once, drain, stop checks, flush; then the signal's default unless the app handles it. */

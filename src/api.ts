@@ -7,9 +7,9 @@ import { runCheck } from './health/run-check';
 import { applyCriticality } from './health/status';
 import type { CheckFn, CheckOptions, Status } from './health/types';
 import { emergencyLog } from './util/emergency-log';
+import { errorMessage } from './util/redact';
 
 export { ERROR_CODES, VigilError } from './errors';
-import { errorMessage } from './util/redact';
 
 // The agent is a process-wide singleton shared through globalThis, so that the preload and the
 // application's `require('vigil-agent')` meet even when they resolve to different copies.
@@ -38,24 +38,21 @@ export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } =
   const s = state();
   s.starting ??= (async () => {
     try {
-      const agent = new Agent(options.env ?? process.env, options.hooks);
-      s.agent = agent;
-      agent.onStateChange((change) => {
-        for (const listener of s.listeners) {
-          try {
-            listener(change);
-          } catch (error) {
-            agent.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
+      const agent: Agent = new Agent(options.env ?? process.env, {
+        ...options.hooks,
+        onStateChange: (change) => {
+          for (const listener of s.listeners) {
+            try {
+              listener(change);
+            } catch (error) {
+              agent.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
+            }
           }
-        }
+        },
       });
-      for (const [name, pending] of s.pending) {
-        try {
-          agent.registerCheck(name, pending.fn, pending.options);
-        } catch (error) {
-          agent.logger.error({ code: 'VIGIL_ERR_CHECK_DEFINITION', check: name }, errorMessage(error));
-        }
-      }
+      s.agent = agent;
+      // Validated when they were registered: they cannot throw here.
+      for (const [name, pending] of s.pending) agent.registerCheck(name, pending.fn, pending.options);
       s.pending.clear();
       await agent.start();
       return agent;
@@ -69,8 +66,8 @@ export function start(options: { env?: NodeJS.ProcessEnv; hooks?: AgentHooks } =
 
 /**
  * Registers a check of the application's own. `fn` receives an AbortSignal that fires at the
- * check's timeout; whatever it throws is a failed result, never a crash. Throws only on a
- * malformed name or a non-function, at registration.
+ * check's timeout; whatever it throws is a failed result, never a crash. Throws only at
+ * registration, on a malformed name, a non-function or an option out of range.
  */
 export function registerCheck(name: string, fn: CheckFn, options: CheckOptions = {}): void {
   assertValidCheck(name, fn, options);

@@ -16,7 +16,7 @@ type Exports = typeof import('./api');
 /**
  * Requires the agent bundle once per process, registering it in require's cache so that
  * `require('vigil-agent')` (dist/index.js) finds the same instance. With `produceCache`, the
- * compiled code (including every function run so far) is written when `done` is called.
+ * compiled code (including every function run so far) is written when `saveCache` is called.
  */
 export function loadAgent(produceCache = false): { agent: Exports; saveCache(): void } {
   const known = require.cache[AGENT];

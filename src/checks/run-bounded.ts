@@ -67,11 +67,7 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: 
   return { value, ms: Math.round((performance.now() - start) * 100) / 100 };
 }
 
-/**
- * An Error fit for a check result: redacted, one line. Node reports a refused connection to a
- * name with several addresses (localhost: ::1 and 127.0.0.1) as an AggregateError with an
- * empty message; its inner errors name the addresses, so they are spelled out.
- */
+/** An Error fit for a check result: redacted, one line (an AggregateError's parts spelled out). */
 export function checkError(error: unknown): Error {
   return new Error(errorMessage(error));
 }

@@ -47,32 +47,30 @@ function otlpDelegate(env: EnvValues, signal: Signal) {
   const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, options.url, NOOP_METER_PROVIDER);
   // One delegate type per signal; the union of serializers is not inferable, hence the casts.
   const delegate = base.createOtlpNetworkExportDelegate(options, serializer as never, metrics as never, new UnrefHttpTransport(options));
-  return { base, delegate };
+  return { base, delegate, url: options.url };
 }
 
-/** The OTLP endpoint URL a signal exports to (for log lines). */
-export function endpointOf(signal: Signal): string {
-  const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
-  return http.convertLegacyHttpOptions({}, signal.toUpperCase() as 'TRACES', `v1/${signal}`, {}).url;
-}
+type Delegate = ReturnType<typeof otlpDelegate>;
 
-function listen(signal: Signal, onResult: ExportListener): (result: ExportResult) => void {
-  let url: string | undefined;
-  return (result) => onResult(signal, (url ??= endpointOf(signal)), result);
+/** A detached exporter of one signal, built at its first export; results are reported with the endpoint. */
+function detached<T, E extends DetachedExporter<T>>(
+  Kind: new (create: () => InnerExporter<T>, onResult: (result: ExportResult) => void) => E,
+  env: EnvValues, signal: Signal, onResult: ExportListener, wrap: (otlp: Delegate) => unknown,
+): E {
+  let url = '';
+  return new Kind(() => {
+    const otlp = otlpDelegate(env, signal);
+    url = otlp.url;
+    return wrap(otlp) as InnerExporter<T>;
+  }, (result) => onResult(signal, url, result));
 }
 
 export function createSpanExporter(env: EnvValues, onResult: ExportListener): SpanExporter & DetachedExporter<ReadableSpan[]> {
-  return new DetachedExporter<ReadableSpan[]>(() => {
-    const { base, delegate } = otlpDelegate(env, 'traces');
-    return new base.OTLPExporterBase(delegate) as InnerExporter<ReadableSpan[]>;
-  }, listen('traces', onResult));
+  return detached<ReadableSpan[], DetachedExporter<ReadableSpan[]>>(DetachedExporter, env, 'traces', onResult, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
 export function createLogExporter(env: EnvValues, onResult: ExportListener): LogRecordExporter & DetachedExporter<ReadableLogRecord[]> {
-  return new DetachedExporter<ReadableLogRecord[]>(() => {
-    const { base, delegate } = otlpDelegate(env, 'logs');
-    return new base.OTLPExporterBase(delegate) as InnerExporter<ReadableLogRecord[]>;
-  }, listen('logs', onResult));
+  return detached<ReadableLogRecord[], DetachedExporter<ReadableLogRecord[]>>(DetachedExporter, env, 'logs', onResult, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
 /** Metric exporter: also answers the reader's questions on temporality and aggregation. */
@@ -82,10 +80,8 @@ class DetachedMetricExporter extends DetachedExporter<ResourceMetrics> implement
 }
 
 export function createMetricExporter(env: EnvValues, onResult: ExportListener): DetachedMetricExporter {
-  return new DetachedMetricExporter(() => {
-    const { delegate } = otlpDelegate(env, 'metrics');
+  return detached(DetachedMetricExporter, env, 'metrics', onResult, ({ delegate }) => {
     const { OTLPMetricExporterBase } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
-    return new OTLPMetricExporterBase(delegate) as unknown as InnerExporter<ResourceMetrics>;
-  }, listen('metrics', onResult));
+    return new OTLPMetricExporterBase(delegate);
+  });
 }
-

@@ -6,8 +6,16 @@ declare const __VIGIL_VERSION__: string;
 /** The agent's own version, set at build time. */
 export const AGENT_VERSION = typeof __VIGIL_VERSION__ === 'string' ? __VIGIL_VERSION__ : '0.0.0-dev';
 
-/** Name and version of the host application, from the nearest package.json of its main script. */
-export function applicationPackage(): { name?: string; version?: string; description?: string } {
+type AppPackage = { name?: string; version?: string; description?: string };
+let appPackage: AppPackage | undefined;
+
+/** Name and version of the host application, from the nearest package.json of its main script (read once). */
+export function applicationPackage(): AppPackage {
+  appPackage ??= findApplicationPackage();
+  return appPackage;
+}
+
+function findApplicationPackage(): AppPackage {
   const starts = [process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()].filter(Boolean) as string[];
   for (const start of starts) {
     let dir = start;
