@@ -4,7 +4,7 @@
 // and instrumentation must patch the very copy the application uses.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync('dist', { recursive: true, force: true });
@@ -101,7 +101,60 @@ const common = {
   mainFields: ['module', 'main'],
 };
 
-await build({ ...common, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins] });
+/**
+ * Instrumentations loaded on demand: a `require()` of an instrumentation package in the table
+ * (src/telemetry/instrumentations.ts) becomes a file of its own, dist/instrumentations/<name>.js,
+ * required when the package it patches is first loaded. A static import stays in the agent.
+ */
+const INSTRUMENTATION_PACKAGE = /^(@opentelemetry\/instrumentation-[a-z0-9.-]+|@fastify\/otel)$/;
+const chunkName = (pkg) => pkg.replace(/^@opentelemetry\/instrumentation-/, '').replace(/^@fastify\/otel$/, 'fastify-otel');
+const onDemand = new Set();
+const splitInstrumentations = {
+  name: 'split-instrumentations',
+  setup(b) {
+    b.onResolve({ filter: INSTRUMENTATION_PACKAGE }, (args) => {
+      if (args.kind !== 'require-call') return undefined;
+      onDemand.add(args.path);
+      return { path: `./instrumentations/${chunkName(args.path)}.js`, external: true };
+    });
+  },
+};
+
+/** @opentelemetry/instrumentation's import of import-in-the-middle goes through vigil's loader switch. */
+const iitmSwitch = {
+  name: 'iitm-switch',
+  setup(b) {
+    b.onResolve({ filter: /^import-in-the-middle$/ }, () => ({ path: new URL('../src/telemetry/esm-loader.ts', import.meta.url).pathname }));
+  },
+};
+
+/** In the instrumentation files, the packages the agent shares (src/telemetry/shared-modules.ts). */
+const SHARED = ['@opentelemetry/api', '@opentelemetry/api-logs', '@opentelemetry/core', '@opentelemetry/instrumentation'];
+const fromAgent = {
+  name: 'from-agent',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${SHARED.map((n) => n.replace('/', '\\/')).join('|')})$`) }, (args) => ({ path: args.path, namespace: 'from-agent' }));
+    b.onLoad({ filter: /.*/, namespace: 'from-agent' }, (args) => ({ contents: `module.exports = require('../agent.js').sharedModules[${JSON.stringify(args.path)}];`, loader: 'js' }));
+    b.onResolve({ filter: /^\.\.\/agent\.js$/ }, () => ({ path: '../agent.js', external: true }));
+  },
+};
+
+const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
+await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, iitmSwitch] });
+await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
+// import-in-the-middle: the loader (ESM, on Node's loader thread), this thread's hooks, and the
+// registry both meet in, kept as a file of its own (src/telemetry/esm-loader.ts says why).
+const IITM = 'node_modules/import-in-the-middle';
+await build({ ...common, format: 'esm', entryPoints: { 'iitm/hook': `${IITM}/hook.mjs` }, outExtension: { '.js': '.mjs' }, outdir: 'dist',
+  banner: { js: "import { createRequire as __vigilCreateRequire } from 'node:module'; const require = __vigilCreateRequire(import.meta.url);" } });
+await build({ ...common, entryPoints: { 'iitm/index': `${IITM}/index.js` }, outdir: 'dist', plugins: [{
+  name: 'iitm-registry',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/lib\/register$/ }, () => ({ path: './lib/register.js', external: true }));
+  },
+}] });
+mkdirSync('dist/iitm/lib', { recursive: true });
+copyFileSync(`${IITM}/lib/register.js`, 'dist/iitm/lib/register.js');
 await build({ ...common, entryPoints: Object.fromEntries(VENDOR.map((name) => [`vendor/${name}`, name])), outdir: 'dist' });
 await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts', 'register-loader': 'src/load-agent.ts' }, outdir: 'dist', plugins: [shareAgent] });
 // The V8 code cache of the bundle, made by starting the agent once, so that the functions a

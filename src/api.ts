@@ -10,6 +10,8 @@ import { emergencyLog } from './util/emergency-log';
 import { errorMessage } from './util/redact';
 
 export { ERROR_CODES, VigilError } from './errors';
+/** For vigil's own instrumentation files (dist/instrumentations/), not for applications. */
+export { sharedModules } from './telemetry/shared-modules';
 
 // The agent is a process-wide singleton shared through globalThis, so that the preload and the
 // application's `require('vigil-agent')` meet even when they resolve to different copies.

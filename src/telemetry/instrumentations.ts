@@ -2,44 +2,57 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { LoggerProvider } from '@opentelemetry/api-logs';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
-import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { EnvValues } from '../config/env';
 import { SECRET_QUERY_PARAMS } from '../util/redact';
+import { registerEsmLoader, wantsEsmLoader, watchFirstImports } from './esm-loader';
+import { packageOf, watchFirstLoads, watchFirstUse, type FirstLoad } from './first-load';
 
-/** Instrumentations on by default. fs, dns and net are left out: they are noise in most traces. */
-export const DEFAULT_INSTRUMENTATIONS = ['http', 'pg', 'ioredis', 'pino', 'runtime-node', 'host-metrics'] as const;
-type Name = (typeof DEFAULT_INSTRUMENTATIONS)[number];
-
-function build(name: Name, isProbeRequest: (req: IncomingMessage) => boolean): Instrumentation {
-  switch (name) {
-    case 'http':
-      // Secret query parameters are masked in url.full of both client and server spans.
-      return new HttpInstrumentation({ ignoreIncomingRequestHook: isProbeRequest, redactedQueryParams: SECRET_QUERY_PARAMS, redactedQueryParamsServer: SECRET_QUERY_PARAMS });
-    case 'pg':
-      // Query parameters can hold personal data or secrets: statements only.
-      return new PgInstrumentation({ enhancedDatabaseReporting: false });
-    case 'ioredis':
-      return new IORedisInstrumentation();
-    case 'pino':
-      return new PinoInstrumentation();
-    case 'runtime-node':
-      return new RuntimeNodeInstrumentation({ monitoringPrecision: 50 });
-    case 'host-metrics': {
-      // Loaded on demand (it pulls in systeminformation). Network counters are left to the node's
-      // own exporter: per-process they repeat the host's figures and cost a scan of interfaces.
-      const { HostMetricsInstrumentation } = require('@opentelemetry/instrumentation-host-metrics') as typeof import('@opentelemetry/instrumentation-host-metrics');
-      return new HostMetricsInstrumentation({ metricGroups: ['system.cpu', 'system.memory', 'process.cpu', 'process.memory'] });
-    }
-  }
+interface Context {
+  isProbeRequest(req: IncomingMessage): boolean;
 }
 
-/** Instrumentations that patch no module and can wait until the application has started. */
-const DEFERRED: ReadonlySet<Name> = new Set(['host-metrics', 'runtime-node']);
+/**
+ * One row per instrumentation vigil ships, on by default. `packages`: the packages whose first
+ * require or import brings the instrumentation in (they must be the module names it patches);
+ * none: started with the agent. A `require()` in `create` is built into a file of its own
+ * (scripts/build.mjs), so an instrumentation costs nothing until its package is used; a static
+ * import is part of the agent. fs, dns and net are not shipped: they are noise in most traces.
+ */
+export const INSTRUMENTATIONS: readonly { name: string; packages: readonly string[]; esmSpecifiers?: readonly string[]; create(ctx: Context): Instrumentation }[] = [
+  // Secret query parameters are masked in url.full of both client and server spans.
+  { name: 'http', packages: [], create: (ctx) => new HttpInstrumentation({ ignoreIncomingRequestHook: ctx.isProbeRequest, redactedQueryParams: SECRET_QUERY_PARAMS, redactedQueryParamsServer: SECRET_QUERY_PARAMS }) },
+  // Global fetch: Node loads its undici at the first use of `fetch` (see createInstrumentations).
+  { name: 'undici', packages: ['undici'], create: () => new (require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici')).UndiciInstrumentation() },
+  { name: 'express', packages: ['express'], create: () => new (require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express')).ExpressInstrumentation() },
+  // Registers its plugin on every fastify instance through fastify's initialization channel.
+  { name: 'fastify', packages: ['fastify'], create: () => new (require('@fastify/otel') as typeof import('@fastify/otel')).FastifyOtelInstrumentation({ registerOnInitialization: true }) },
+  { name: 'koa', packages: ['koa'], create: () => new (require('@opentelemetry/instrumentation-koa') as typeof import('@opentelemetry/instrumentation-koa')).KoaInstrumentation() },
+  { name: 'hapi', packages: ['@hapi/hapi'], create: () => new (require('@opentelemetry/instrumentation-hapi') as typeof import('@opentelemetry/instrumentation-hapi')).HapiInstrumentation() },
+  { name: 'nestjs-core', packages: ['@nestjs/core'], create: () => new (require('@opentelemetry/instrumentation-nestjs-core') as typeof import('@opentelemetry/instrumentation-nestjs-core')).NestInstrumentation() },
+  // Query parameters can hold personal data or secrets: statements only.
+  { name: 'pg', packages: ['pg', 'pg-pool'], create: () => new (require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg')).PgInstrumentation({ enhancedDatabaseReporting: false }) },
+  { name: 'mysql2', packages: ['mysql2'], esmSpecifiers: ['mysql2/promise'], create: () => new (require('@opentelemetry/instrumentation-mysql2') as typeof import('@opentelemetry/instrumentation-mysql2')).MySQL2Instrumentation() },
+  { name: 'ioredis', packages: ['ioredis'], create: () => new (require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis')).IORedisInstrumentation() },
+  // node-redis 4 and 5 (@redis/client) and 2-3 (redis).
+  { name: 'redis', packages: ['redis', '@redis/client', '@node-redis/client'], create: () => new (require('@opentelemetry/instrumentation-redis') as typeof import('@opentelemetry/instrumentation-redis')).RedisInstrumentation() },
+  { name: 'amqplib', packages: ['amqplib'], create: () => new (require('@opentelemetry/instrumentation-amqplib') as typeof import('@opentelemetry/instrumentation-amqplib')).AmqplibInstrumentation() },
+  { name: 'grpc', packages: ['@grpc/grpc-js'], create: () => new (require('@opentelemetry/instrumentation-grpc') as typeof import('@opentelemetry/instrumentation-grpc')).GrpcInstrumentation() },
+  { name: 'graphql', packages: ['graphql'], create: () => new (require('@opentelemetry/instrumentation-graphql') as typeof import('@opentelemetry/instrumentation-graphql')).GraphQLInstrumentation() },
+  { name: 'pino', packages: ['pino'], create: () => new (require('@opentelemetry/instrumentation-pino') as typeof import('@opentelemetry/instrumentation-pino')).PinoInstrumentation() },
+  { name: 'winston', packages: ['winston'], create: () => new (require('@opentelemetry/instrumentation-winston') as typeof import('@opentelemetry/instrumentation-winston')).WinstonInstrumentation() },
+  { name: 'bunyan', packages: ['bunyan'], create: () => new (require('@opentelemetry/instrumentation-bunyan') as typeof import('@opentelemetry/instrumentation-bunyan')).BunyanInstrumentation() },
+  // Patch no module; started a moment after the application (see DEFER_MS).
+  { name: 'runtime-node', packages: [], create: () => new RuntimeNodeInstrumentation({ monitoringPrecision: 50 }) },
+  // Network counters are left to the node's own exporter: per-process they repeat the host's
+  // figures and cost a scan of interfaces.
+  { name: 'host-metrics', packages: [], create: () => new (require('@opentelemetry/instrumentation-host-metrics') as typeof import('@opentelemetry/instrumentation-host-metrics')).HostMetricsInstrumentation({ metricGroups: ['system.cpu', 'system.memory', 'process.cpu', 'process.memory'] }) },
+];
+
+export const INSTRUMENTATION_NAMES = INSTRUMENTATIONS.map((row) => row.name);
+const DEFERRED = new Set(['runtime-node', 'host-metrics']);
 const DEFER_MS = 1_000;
 
 /** Names from a comma-separated list, as OTEL_NODE_ENABLED_INSTRUMENTATIONS spells them. */
@@ -47,37 +60,85 @@ function names(list: string): string[] {
   return list.split(',').map((s) => s.trim().replace(/^@opentelemetry\/instrumentation-/, '')).filter(Boolean);
 }
 
+/** The rows chosen by OTEL_NODE_ENABLED_INSTRUMENTATIONS (narrows) and OTEL_NODE_DISABLED_INSTRUMENTATIONS (removes). */
+export function chosenInstrumentations(env: EnvValues, logger: Logger): typeof INSTRUMENTATIONS {
+  const enabled = env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ? names(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) : INSTRUMENTATION_NAMES;
+  const disabled = new Set(names(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS));
+  for (const [variable, list] of [['OTEL_NODE_ENABLED_INSTRUMENTATIONS', enabled], ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', [...disabled]]] as const) {
+    const unknown = list.filter((n) => !INSTRUMENTATION_NAMES.includes(n));
+    if (unknown.length && env[variable]) {
+      logger.warn({ code: 'VIGIL_ERR_CONFIG_VALUE', variable, unknown }, `${variable}: vigil ships the instrumentations ${INSTRUMENTATION_NAMES.join(', ')}; ignoring ${unknown.join(', ')}`);
+    }
+  }
+  return INSTRUMENTATIONS.filter((row) => enabled.includes(row.name) && !disabled.has(row.name));
+}
+
 /**
- * Registers the chosen instrumentations: OTEL_NODE_ENABLED_INSTRUMENTATIONS narrows the default
- * set, OTEL_NODE_DISABLED_INSTRUMENTATIONS removes from it. A name vigil does not ship is named in a log line.
+ * Starts the chosen instrumentations: those that patch no package now (or, for runtime and
+ * host metrics, a moment after start-up), each of the others just before the application first
+ * loads a package it patches. An ES-module application gets the IITM loader for those packages.
+ * `extraWatchers` see first loads too (the application's own @opentelemetry/api).
  */
 export function createInstrumentations(
   env: EnvValues,
   providers: { tracerProvider: TracerProvider; meterProvider: MeterProvider; loggerProvider: LoggerProvider },
   isProbeRequest: (req: unknown) => boolean,
   logger: Logger,
+  extraWatchers: ReadonlyMap<string, FirstLoad> = new Map(),
 ): { disable(): void } {
-  const enabled = env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ? names(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) : [...DEFAULT_INSTRUMENTATIONS];
-  const disabled = new Set(names(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS));
-  const known = (n: string) => (DEFAULT_INSTRUMENTATIONS as readonly string[]).includes(n);
-  for (const [variable, list] of [['OTEL_NODE_ENABLED_INSTRUMENTATIONS', enabled], ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', [...disabled]]] as const) {
-    const unknown = list.filter((n) => !known(n));
-    if (unknown.length && env[variable]) {
-      logger.warn({ code: 'VIGIL_ERR_CONFIG_VALUE', variable, unknown }, `${variable}: vigil ships the instrumentations ${DEFAULT_INSTRUMENTATIONS.join(', ')}; ignoring ${unknown.join(', ')}`);
+  const ctx: Context = { isProbeRequest };
+  const started: (() => void)[] = [];
+  const start = (row: (typeof INSTRUMENTATIONS)[number]) => {
+    try {
+      // Enabled as it is constructed: its hooks are in place before the package loads.
+      started.push(registerInstrumentations({ instrumentations: [row.create(ctx)], ...providers }));
+    } catch (error) {
+      logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', instrumentation: row.name, err: String(error) }, `instrumentation ${row.name} could not be started; going on without it`);
+    }
+  };
+  const chosen = chosenInstrumentations(env, logger);
+  const onDemand = chosen.filter((row) => row.packages.length > 0);
+  const esmSpecifiers = [...onDemand.flatMap((row) => [...row.packages, ...(row.esmSpecifiers ?? [])]), ...extraWatchers.keys()];
+  if (onDemand.length && wantsEsmLoader(process.argv[1], process.execArgv, process.env.NODE_OPTIONS)) {
+    try {
+      registerEsmLoader(esmSpecifiers);
+    } catch (error) {
+      logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', err: String(error) }, 'the ES module loader could not be registered; ES modules are not traced');
     }
   }
-  const chosen = DEFAULT_INSTRUMENTATIONS.filter((n) => enabled.includes(n) && !disabled.has(n));
-  const unregister = [registerInstrumentations({ instrumentations: chosen.filter((n) => !DEFERRED.has(n)).map((n) => build(n, isProbeRequest)), ...providers })];
+
+  for (const row of chosen) if (row.packages.length === 0 && !DEFERRED.has(row.name)) start(row);
   // Core modules are patched when required: http now, so the agent's own requests are traced
   // even in a host that never requires it; https (costly: tls) when a check first needs it.
   require('node:http');
-  // A moment after start-up, so that the application's own start (and first request) comes first.
+
+  const watchers = new Map(extraWatchers);
+  for (const row of onDemand) {
+    let done = false;
+    const once: FirstLoad = { before: () => { if (!done) { done = true; start(row); } } };
+    for (const pkg of row.packages) watchers.set(pkg, once);
+  }
+  const undici = watchers.get('undici');
+  if (undici) watchFirstUse(globalThis, 'fetch', () => undici.before?.());
+  const loads = watchFirstLoads(watchers);
+  // A pure ES module package is seen only by the loader, once it has been evaluated.
+  const pendingImports = new Map(watchers);
+  const imports = watchFirstImports(packageOf, (name, namespace, baseDir) => {
+    const watcher = pendingImports.get(name);
+    if (!watcher) return;
+    pendingImports.delete(name);
+    watcher.before?.();
+    watcher.after?.(namespace, baseDir);
+  });
+
   setTimeout(() => {
-    try {
-      unregister.push(registerInstrumentations({ instrumentations: chosen.filter((n) => DEFERRED.has(n)).map((n) => build(n, isProbeRequest)), ...providers }));
-    } catch (error) {
-      logger.warn({ reason: String(error) }, 'runtime and host metrics could not be started');
-    }
+    for (const row of chosen) if (DEFERRED.has(row.name)) start(row);
   }, DEFER_MS).unref();
-  return { disable: () => unregister.forEach((off) => off()) };
+  return {
+    disable: () => {
+      loads.stop();
+      imports.stop();
+      for (const off of started) off();
+    },
+  };
 }

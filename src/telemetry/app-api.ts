@@ -1,0 +1,44 @@
+import { trace } from '@opentelemetry/api';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { FirstLoad } from './first-load';
+
+declare const __OTEL_API_VERSION__: string;
+/** The @opentelemetry/api inside the bundle, set at build time: its version is the global's. */
+const BUNDLED_API = typeof __OTEL_API_VERSION__ === 'string' ? __OTEL_API_VERSION__ : 'unknown';
+
+/**
+ * Watches the application's own @opentelemetry/api. A copy reaches vigil's providers only when
+ * the API's compatibility rule accepts the global vigil registered (same major, minor not above
+ * it); any other copy quietly hands out no-op tracers, so that case is said once, with a code.
+ */
+export function watchApplicationApi(logger: Logger): FirstLoad {
+  let seen = false;
+  return {
+    after(exports, where) {
+      if (seen) return;
+      seen = true;
+      const appTrace = (exports as { trace?: { getTracerProvider?(): unknown } } | undefined)?.trace;
+      if (typeof appTrace?.getTracerProvider !== 'function' || appTrace.getTracerProvider() === trace.getTracerProvider()) return;
+      const version = where ? apiVersion(where) : undefined;
+      logger.error(
+        { code: 'VIGIL_ERR_OTEL_API_VERSION', appApiVersion: version ?? 'unknown', vigilApiVersion: BUNDLED_API, path: where },
+        `the application's @opentelemetry/api ${version ?? '(unknown version)'} cannot use vigil's providers (vigil registers API ${BUNDLED_API}; a copy is served when its major is the same and its minor is not higher): its spans, metrics and logs are not exported`,
+      );
+    },
+  };
+}
+
+/** The version in the package.json of the @opentelemetry/api folder that holds `file`. */
+function apiVersion(file: string): string | undefined {
+  for (let dir = file, depth = 0; depth < 6; depth++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@opentelemetry/api') return pkg.version;
+    } catch {
+      // Not the package folder yet.
+    }
+  }
+  return undefined;
+}

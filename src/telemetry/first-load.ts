@@ -1,0 +1,109 @@
+import Module from 'node:module';
+
+/** What to run when a watched package is first loaded: `before` it runs, `after` with its exports. */
+export interface FirstLoad {
+  before?(): void;
+  after?(exports: unknown, file: string | undefined): void;
+}
+
+type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
+const loader = Module as unknown as { _load: Load; _resolveFilename(request: string, parent: unknown): string };
+
+/**
+ * The package a `require()` request (or an ES module's import of CommonJS, which Node 20 loads
+ * through Module._load by absolute path) belongs to; undefined for relative paths and builtins.
+ */
+export function packageOf(request: string): string | undefined {
+  const first = request.charCodeAt(0);
+  if (first === 46 /* . */) return undefined;
+  if (first === 47 /* / */ || /^[A-Za-z]:[\\/]/.test(request)) {
+    const at = Math.max(request.lastIndexOf('/node_modules/'), request.lastIndexOf('\\node_modules\\'));
+    if (at < 0) return undefined;
+    const parts = request.slice(at + 14).split(/[\\/]/);
+    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  }
+  if (request.startsWith('node:')) return undefined;
+  const slash = request.indexOf('/');
+  if (slash < 0) return request;
+  if (request.charCodeAt(0) !== 64 /* @ */) return request.slice(0, slash);
+  const second = request.indexOf('/', slash + 1);
+  return second < 0 ? request : request.slice(0, second);
+}
+
+/**
+ * Runs each watcher once, just before the first load of its package by CommonJS `require` or
+ * by an ES module's import of a CommonJS package: early enough for an instrumentation enabled in
+ * `before` to see the package's own files load. A package already loaded is handled at once.
+ * Costs one Map lookup per `require` while any watcher is left.
+ */
+export function watchFirstLoads(watchers: ReadonlyMap<string, FirstLoad>): { stop(): void } {
+  const pending = new Map(watchers);
+  const original = loader._load;
+  const run = (name: string, request: string, parent: unknown, load: () => unknown) => {
+    const watcher = pending.get(name)!;
+    pending.delete(name);
+    safely(() => watcher.before?.());
+    const exports = load();
+    safely(() => watcher.after?.(exports, resolved(request, parent)));
+    return exports;
+  };
+  const watching: Load = function (this: unknown, request, parent, isMain) {
+    const name = pending.size && typeof request === 'string' ? packageOf(request) : undefined;
+    if (name === undefined || !pending.has(name)) return original.call(this, request, parent, isMain);
+    return run(name, request, parent, () => original.call(this, request, parent, isMain));
+  };
+  loader._load = watching;
+  // Loaded before the agent started (another preload, or start() from code): their next
+  // require is patched by the instrumentation's own hook.
+  for (const file of Object.keys(require.cache)) {
+    const name = packageOf(file);
+    if (name !== undefined && pending.has(name)) run(name, file, undefined, () => require.cache[file]?.exports);
+  }
+  return {
+    stop: () => {
+      pending.clear();
+      if (loader._load === watching) loader._load = original;
+    },
+  };
+}
+
+function resolved(request: string, parent: unknown): string | undefined {
+  try {
+    return loader._resolveFilename(request, parent);
+  } catch {
+    return undefined;
+  }
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // A watcher's failure is its own to report; the host's require goes on.
+  }
+}
+
+/**
+ * Runs `fire` once, on the first read of a global (e.g. `fetch`, whose client Node loads only
+ * then), and puts the original property back first.
+ */
+export function watchFirstUse(target: object, property: string, fire: () => void): void {
+  const descriptor = Object.getOwnPropertyDescriptor(target, property);
+  if (!descriptor?.configurable || !('value' in descriptor)) {
+    safely(fire);
+    return;
+  }
+  const restore = () => Object.defineProperty(target, property, descriptor);
+  Object.defineProperty(target, property, {
+    configurable: true,
+    enumerable: descriptor.enumerable,
+    get() {
+      restore();
+      safely(fire);
+      return descriptor.value;
+    },
+    set(value) {
+      Object.defineProperty(target, property, { ...descriptor, value });
+    },
+  });
+}
