@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   VIGIL_ERR_PROBE_LISTEN: 'the probe server could not listen; the agent goes on without probes',
   VIGIL_ERR_TELEMETRY_START: 'OpenTelemetry could not be started; the agent goes on without exporting',
   VIGIL_ERR_EXPORT: 'telemetry could not be delivered to the collector',
+  VIGIL_ERR_INSTRUMENTATION: 'an instrumentation (or the ES module loader) could not be started; the agent goes on without it',
+  VIGIL_ERR_OTEL_API_VERSION: "the application's own @opentelemetry/api cannot use the agent's providers",
   VIGIL_ERR_START: 'the agent could not start; the application runs without it',
 } as const;
 
