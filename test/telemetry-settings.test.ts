@@ -51,12 +51,16 @@ test('per-signal endpoints and the http/json protocol for one signal only', asyn
   assert.ok(job.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'metrics'), 'metrics went to the other (dead) endpoint');
 });
 
-test('an ES module application under --import: node:http and CommonJS packages are traced', async () => {
-  const app = spawnAgent(fixture('esm-app.mjs'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'esm-app' }), [], '--import');
-  assert.equal((await app.exited).code, 0);
-  assert.ok(app.stdout.some((l) => l.fixture === 'done'));
-  const spans = receiver.spans.filter((s) => s.resource['service.name'] === 'esm-app');
-  const server = spans.find((s) => s.kind === 2 && s.attributes['url.path'] === '/esm');
-  assert.ok(server, `a server span; got ${spans.map((s) => s.name).join(', ')}`);
-  assert.ok(spans.some((s) => s.parentSpanId === server.spanId && /^pg/.test(s.name)), 'the pg query is its child');
-});
+for (const preload of ['--import', '--require'] as const) {
+  test(`an ES module application under ${preload}: node:http and the packages it imports are traced`, async () => {
+    const service = `esm-app${preload}`;
+    const app = spawnAgent(fixture('esm-app.mjs'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: service }), [], preload);
+    assert.equal((await app.exited).code, 0, app.text());
+    assert.ok(app.stdout.some((l) => l.fixture === 'done'));
+    const spans = receiver.spans.filter((s) => s.resource['service.name'] === service);
+    const server = spans.find((s) => s.kind === 2 && s.attributes['url.path'] === '/esm');
+    assert.ok(server, `a server span; got ${spans.map((s) => s.name).join(', ')}`);
+    assert.ok(spans.some((s) => s.parentSpanId === server.spanId && /^pg/.test(s.name)), 'the pg query is its child');
+    assert.ok(spans.some((s) => s.parentSpanId === server.spanId && s.name === 'get' && (s.attributes['db.system'] ?? s.attributes['db.system.name']) === 'redis'), `the ioredis GET is its child; got ${spans.map((s) => s.name).join(', ')}`);
+  });
+}

@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type { CheckFn, CheckResult } from '../health/types';
 import { AGENT_VERSION } from '../telemetry/resource';
@@ -71,13 +72,20 @@ function redisCheck(ref: WeakRef<RedisClient>): AppClientCheck {
  * OpenTelemetry's instrumentations unwrap any shimmer-wrapped method before wrapping their own,
  * so two shimmer wraps of `sendCommand` would silently drop the client spans.
  */
-function tap(proto: Record<string, unknown>, method: string, onCall: (self: object) => void): void {
-  const original = proto[method];
+function tap(proto: Record<string, unknown> | undefined, method: string, onCall: (self: object) => void): void {
+  const original = proto?.[method];
   if (typeof original !== 'function') return;
-  proto[method] = function tapped(this: object, ...args: unknown[]) {
+  proto![method] = function tapped(this: object, ...args: unknown[]) {
     onCall(this);
     return (original as (...a: unknown[]) => unknown).apply(this, args);
   };
+}
+
+type Patched = { prototype?: Record<string, unknown>; default?: { prototype?: Record<string, unknown> } };
+
+/** A module's exports, whether they came through `require` or, as a namespace, through `import`. */
+function exportsOf(module: Patched): { prototype?: Record<string, unknown> } {
+  return (module as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'Module' ? module.default ?? {} : module;
 }
 
 /**
@@ -96,18 +104,20 @@ export class AppClientDiscovery extends InstrumentationBase {
       if (!this.isEnabled() || this.seen.has(client)) return;
       this.seen.add(client);
       try {
-        this.onClient(make());
+        // Found inside the application's call (often a request's): what the agent does with it
+        // from here on (the check, its schedule, its log line) is the agent's own, not the request's.
+        context.with(ROOT_CONTEXT, () => this.onClient(make()));
       } catch {
         // Discovery is a convenience: it never disturbs the application's call.
       }
     };
     return [
-      new InstrumentationNodeModuleDefinition('pg-pool', ['>=2 <4'], (Pool: { prototype: Record<string, unknown> }) => {
-        tap(Pool.prototype, 'connect', (pool) => adopt(pool, () => postgresCheck(new WeakRef(pool as PgPool))));
+      new InstrumentationNodeModuleDefinition('pg-pool', ['>=2 <4'], (Pool: Patched) => {
+        tap(exportsOf(Pool).prototype, 'connect', (pool) => adopt(pool, () => postgresCheck(new WeakRef(pool as PgPool))));
         return Pool;
       }),
-      new InstrumentationNodeModuleDefinition('ioredis', ['>=4 <7'], (Redis: { prototype: Record<string, unknown> }) => {
-        tap(Redis.prototype, 'sendCommand', (client) => {
+      new InstrumentationNodeModuleDefinition('ioredis', ['>=4 <7'], (Redis: Patched) => {
+        tap(exportsOf(Redis).prototype, 'sendCommand', (client) => {
           if ((client as RedisClient).options?.connectionName !== INTERNAL_CLIENT_NAME) adopt(client, () => redisCheck(new WeakRef(client as RedisClient)));
         });
         return Redis;

@@ -44,7 +44,16 @@ function importHooks(): RawHook[] {
  * loader runs, an inert one otherwise (a CommonJS app then never loads IITM at all).
  */
 export function Hook(modules: string[] | null, options: { internals?: boolean } | null, hookFn: HookFn): { unhook(): void } {
-  return active ? new (iitm().Hook)(modules, options, hookFn) : { unhook: () => undefined };
+  if (!active) return { unhook: () => undefined };
+  // A patch that fails on an ES module's namespace must not fail the application's import.
+  const guarded: HookFn = (exports, name, baseDir) => {
+    try {
+      return hookFn(exports, name, baseDir);
+    } catch {
+      return exports;
+    }
+  };
+  return new (iitm().Hook)(modules, options, guarded);
 }
 
 /**
