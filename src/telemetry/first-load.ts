@@ -44,7 +44,7 @@ export function watchFirstLoads(watchers: ReadonlyMap<string, FirstLoad>): { sto
     pending.delete(name);
     safely(() => watcher.before?.());
     const exports = load();
-    safely(() => watcher.after?.(exports, resolved(request, parent)));
+    if (watcher.after) safely(() => watcher.after!(exports, resolved(request, parent)));
     return exports;
   };
   const watching: Load = function (this: unknown, request, parent, isMain) {
