@@ -54,7 +54,7 @@ export class Agent {
     this.engine = new HealthEngine({
       onRun: (check, result, durationMs) => this.metrics?.onRun(check, result, durationMs),
       onChange: (change) => this.onChange(change),
-      onStillFailing: (check, sinceMs, reason) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason }, `check ${check} is still failing`),
+      onStillFailing: (check, sinceMs, reason, traceId, spanId) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason, ...runIds(traceId, spanId) }, `check ${check} is still failing`),
     });
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
@@ -142,7 +142,7 @@ export class Agent {
   }
 
   private onChange(change: StateChange): void {
-    const ids = change.traceId && !/^0+$/.test(change.traceId) ? { trace_id: change.traceId, span_id: change.spanId } : {};
+    const ids = runIds(change.traceId, change.spanId);
     // A reason that starts with a catalogue code (a missing driver) carries it as the line's code.
     const code = /^(VIGIL_ERR_[A-Z_]+)\b/.exec(change.reason ?? '')?.[1];
     const line = { check: change.check, from: change.from ?? null, to: change.to, reason: change.reason, ...ids, ...(code ? { code } : {}) };
@@ -202,6 +202,11 @@ function signalExitListeners(): number {
   const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')]?.count;
   const v3 = (process as unknown as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__?.count;
   return (typeof v4 === 'number' ? v4 : 0) + (typeof v3 === 'number' ? v3 : 0);
+}
+
+/** The run a line is about, as its `trace_id` / `span_id` (also the context of its log record). */
+function runIds(traceId: string, spanId: string): { trace_id?: string; span_id?: string } {
+  return traceId && !/^0+$/.test(traceId) ? { trace_id: traceId, span_id: spanId } : {};
 }
 
 function serviceInfo(env: NodeJS.ProcessEnv) {

@@ -2,13 +2,17 @@
 // receiver decoding the bytes the agent sends.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
 import { agentEnv, eventually, fixture, probe, spawnAgent, type AgentProcess } from './helpers/spawn-agent';
 
 const SECRET = 'SuperSecretPw123';
+/** The version of the SDK in the bundle: the repository's @opentelemetry/core. */
+const SDK_VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'node_modules', '@opentelemetry', 'core', 'package.json'), 'utf8')) as { version: string }).version;
 const TOKEN = 'HttpCheckToken987';
 
 for (const protocol of ['http/protobuf', 'http/json'] as const) {
@@ -56,6 +60,9 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       assert.equal(child.attributes['db.system'] ?? child.attributes['db.system.name'], 'postgresql');
       assert.equal(checkSpan.resource['service.name'], 'fixture-service');
       assert.equal(checkSpan.resource['telemetry.distro.name'], 'vigil-agent');
+      assert.equal(checkSpan.resource['telemetry.sdk.name'], 'opentelemetry');
+      assert.equal(checkSpan.resource['telemetry.sdk.language'], 'nodejs');
+      assert.equal(checkSpan.resource['telemetry.sdk.version'], SDK_VERSION, 'the bundled SDK\'s version');
       assert.ok(receiver.requests.every((r) => r.encoding === (protocol === 'http/json' ? 'json' : 'protobuf')));
     });
 

@@ -1,3 +1,4 @@
+import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { runCheck, type RunOutcome } from './run-check';
 import { applyCriticality, nextStatus, worst, type FlapState } from './status';
 import type { CheckDefinition, CheckOptions, CheckResult, Group, Status } from './types';
@@ -39,8 +40,8 @@ export interface EngineHooks {
   onRun?(check: string, result: CheckResult, durationMs: number): void;
   /** After a change of a check's reported state (logs, listeners). */
   onChange?(change: StateChange): void;
-  /** While a check stays failed, at most once per `reminderMs`. */
-  onStillFailing?(check: string, sinceMs: number, reason: string | undefined): void;
+  /** While a check stays failed, at most once per `reminderMs`; with the trace of the latest run. */
+  onStillFailing?(check: string, sinceMs: number, reason: string | undefined, traceId: string, spanId: string): void;
 }
 
 interface Entry {
@@ -169,8 +170,10 @@ export class HealthEngine {
 
   private schedule(entry: Entry, delayMs: number): void {
     if (!this.running || this.entries.get(entry.check.name) !== entry) return;
-    // Nothing a run does may become an unhandled rejection in the host.
-    entry.timer = setTimeout(() => void this.tick(entry).catch(() => undefined), delayMs);
+    // Nothing a run does may become an unhandled rejection in the host. The timer is made in the
+    // root context: a check registered inside a request (a client found at its first use, a
+    // registerCheck in a handler) would otherwise run, and log, in that request forever after.
+    entry.timer = context.with(ROOT_CONTEXT, () => setTimeout(() => void this.tick(entry).catch(() => undefined), delayMs));
     entry.timer.unref();
   }
 
@@ -226,7 +229,7 @@ export class HealthEngine {
       this.notify(() => this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, traceId: outcome.traceId, spanId: outcome.spanId }));
     } else if (to === 'fail' && now - (entry.remindedAt ?? now) >= this.reminderMs) {
       entry.remindedAt = now;
-      this.notify(() => this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output));
+      this.notify(() => this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output, outcome.traceId, outcome.spanId));
     }
   }
 

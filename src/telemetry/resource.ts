@@ -1,3 +1,4 @@
+import { SDK_INFO } from '@opentelemetry/core';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -59,6 +60,10 @@ export function baseAttributes(env: NodeJS.ProcessEnv): Record<string, string | 
     'process.runtime.name': 'nodejs',
     'process.runtime.version': process.versions.node,
     'process.executable.name': process.title,
+    // Name, language and version of the bundled SDK, as the SDK states them.
+    'telemetry.sdk.name': SDK_INFO['telemetry.sdk.name'],
+    'telemetry.sdk.language': SDK_INFO['telemetry.sdk.language'],
+    'telemetry.sdk.version': SDK_INFO['telemetry.sdk.version'],
     'telemetry.distro.name': 'vigil-agent',
     'telemetry.distro.version': AGENT_VERSION,
   };

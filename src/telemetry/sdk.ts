@@ -1,4 +1,4 @@
-import { DiagLogLevel, diag, metrics, trace, type Meter } from '@opentelemetry/api';
+import { DiagLogLevel, diag, logs as apiLogs, metrics, trace, type Meter } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { ExportResultCode } from '@opentelemetry/core';
 import { envDetector, hostDetector, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,6 +14,7 @@ import type { EnvValues, OtelLogLevel } from '../config/env';
 import { errorMessage } from '../util/redact';
 import { baseAttributes } from './resource';
 import { createLogExporter, createMetricExporter, createSpanExporter, type ExportListener, type Signal } from './exporters';
+import { watchApplicationApi } from './app-api';
 import { createInstrumentations } from './instrumentations';
 
 export interface Telemetry {
@@ -77,8 +78,11 @@ export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, lo
   });
   const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
   logs.setGlobalLoggerProvider(loggerProvider);
+  // Since API 1.10, `require('@opentelemetry/api').logs` is a global of its own (beside api-logs'):
+  // the application's log records reach the provider through it too.
+  apiLogs.setGlobalLoggerProvider(loggerProvider);
 
-  const instrumentations = createInstrumentations(env, { tracerProvider, meterProvider, loggerProvider }, isProbeRequest, logger);
+  const instrumentations = createInstrumentations(env, { tracerProvider, meterProvider, loggerProvider }, isProbeRequest, logger, new Map([['@opentelemetry/api', watchApplicationApi(logger)]]));
 
   const flushAll = async () => {
     await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush(), loggerProvider.forceFlush()]);
@@ -95,6 +99,7 @@ export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, lo
       trace.disable();
       metrics.disable();
       logs.disable();
+      apiLogs.disable();
     })(), timeoutMs),
   };
 }
