@@ -2,6 +2,7 @@
 // else before deciding to load the agent, so a disabled agent costs nothing.
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { isDisabled } from './config/env';
 import { emergencyLog } from './util/emergency-log';
 
@@ -18,7 +19,13 @@ function isOwnCli(script: string | undefined): boolean {
   }
 }
 
-if (!isDisabled(process.env) && !PACKAGE_MANAGER.test(process.argv[1] ?? '') && !isOwnCli(process.argv[1])) {
+/**
+ * Node runs `--require` preloads again in the thread of ES module loader hooks (the agent's
+ * own, or another tool's): that thread has no parentPort, which every application Worker has.
+ */
+const isLoaderThread = !isMainThread && parentPort === null;
+
+if (!isLoaderThread && !isDisabled(process.env) && !PACKAGE_MANAGER.test(process.argv[1] ?? '') && !isOwnCli(process.argv[1])) {
   try {
     // dist/agent.js, through the code cache; dist/index.js then shares the same instance.
     void (require('./load-agent') as typeof import('./load-agent')).loadAgent().agent.start();

@@ -57,6 +57,8 @@ for (const preload of ['--import', '--require'] as const) {
     const app = spawnAgent(fixture('esm-app.mjs'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: service }), [], preload);
     assert.equal((await app.exited).code, 0, app.text());
     assert.ok(app.stdout.some((l) => l.fixture === 'done'));
+    // One agent: not a second one in the thread of the loader hooks, where Node runs preloads again.
+    assert.equal(app.stderr.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('listening')).length, 1, app.text());
     const spans = receiver.spans.filter((s) => s.resource['service.name'] === service);
     const server = spans.find((s) => s.kind === 2 && s.attributes['url.path'] === '/esm');
     assert.ok(server, `a server span; got ${spans.map((s) => s.name).join(', ')}`);
