@@ -120,11 +120,18 @@ const splitInstrumentations = {
   },
 };
 
-/** @opentelemetry/instrumentation's import of import-in-the-middle goes through vigil's loader switch. */
-const iitmSwitch = {
-  name: 'iitm-switch',
+/**
+ * @opentelemetry/instrumentation's imports of import-in-the-middle and require-in-the-middle go
+ * through vigil's stand-ins: the loader switch (esm-loader.ts) and the require gate (require-gate.ts).
+ */
+const STAND_INS = { 'import-in-the-middle': 'esm-loader.ts', 'require-in-the-middle': 'require-gate.ts' };
+const standIns = {
+  name: 'stand-ins',
   setup(b) {
-    b.onResolve({ filter: /^import-in-the-middle$/ }, () => ({ path: new URL('../src/telemetry/esm-loader.ts', import.meta.url).pathname }));
+    b.onResolve({ filter: /^(import|require)-in-the-middle$/ }, (args) => {
+      const path = new URL(`../src/telemetry/${STAND_INS[args.path]}`, import.meta.url).pathname;
+      return args.importer === path ? undefined : { path };
+    });
   },
 };
 
@@ -140,7 +147,7 @@ const fromAgent = {
 };
 
 const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
-await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, iitmSwitch] });
+await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns] });
 await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
 // import-in-the-middle: the loader (ESM, on Node's loader thread), this thread's hooks, and the
 // registry both meet in, kept as a file of its own (src/telemetry/esm-loader.ts says why).

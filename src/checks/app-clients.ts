@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import type { CheckFn, CheckResult } from '../health/types';
+import { admitInstrumentation } from '../telemetry/require-gate';
 import { AGENT_VERSION } from '../telemetry/resource';
 import { INTERNAL_CLIENT_NAME } from './load-driver';
 import { bounded, timed } from './run-bounded';
@@ -97,6 +98,7 @@ export class AppClientDiscovery extends InstrumentationBase {
 
   constructor(private readonly onClient: (check: AppClientCheck) => void) {
     super('vigil-agent-client-discovery', AGENT_VERSION, {});
+    admitInstrumentation(this);
   }
 
   protected init() {

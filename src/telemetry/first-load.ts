@@ -16,18 +16,22 @@ const loader = Module as unknown as { _load: Load; _resolveFilename(request: str
 export function packageOf(request: string): string | undefined {
   const first = request.charCodeAt(0);
   if (first === 46 /* . */) return undefined;
-  if (first === 47 /* / */ || /^[A-Za-z]:[\\/]/.test(request)) {
-    const at = Math.max(request.lastIndexOf('/node_modules/'), request.lastIndexOf('\\node_modules\\'));
-    if (at < 0) return undefined;
-    const parts = request.slice(at + 14).split(/[\\/]/);
-    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-  }
+  if (first === 47 /* / */ || /^[A-Za-z]:[\\/]/.test(request)) return packageRoot(request)?.name;
   if (request.startsWith('node:')) return undefined;
   const slash = request.indexOf('/');
   if (slash < 0) return request;
   if (request.charCodeAt(0) !== 64 /* @ */) return request.slice(0, slash);
   const second = request.indexOf('/', slash + 1);
   return second < 0 ? request : request.slice(0, second);
+}
+
+/** The package that holds an absolute file path, and its folder (in the last node_modules). */
+export function packageRoot(file: string): { name: string; dir: string } | undefined {
+  const at = Math.max(file.lastIndexOf('/node_modules/'), file.lastIndexOf('\\node_modules\\'));
+  if (at < 0) return undefined;
+  const parts = file.slice(at + 14).split(/[\\/]/);
+  const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  return { name, dir: file.slice(0, at + 14 + name.length) };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { EnvValues } from '../config/env';
 import { SECRET_QUERY_PARAMS } from '../util/redact';
 import { registerEsmLoader, wantsEsmLoader, watchFirstImports } from './esm-loader';
 import { packageOf, watchFirstLoads, watchFirstUse, type FirstLoad } from './first-load';
+import { admit, admitInstrumentation } from './require-gate';
 
 interface Context {
   isProbeRequest(req: IncomingMessage): boolean;
@@ -91,13 +92,16 @@ export function createInstrumentations(
   const start = (row: (typeof INSTRUMENTATIONS)[number]) => {
     try {
       // Enabled as it is constructed: its hooks are in place before the package loads.
-      started.push(registerInstrumentations({ instrumentations: [row.create(ctx)], ...providers }));
+      const instrumentation = row.create(ctx);
+      admitInstrumentation(instrumentation);
+      started.push(registerInstrumentations({ instrumentations: [instrumentation], ...providers }));
     } catch (error) {
       logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', instrumentation: row.name, err: String(error) }, `instrumentation ${row.name} could not be started; going on without it`);
     }
   };
   const chosen = chosenInstrumentations(env, logger);
   const onDemand = chosen.filter((row) => row.packages.length > 0);
+  admit(onDemand.flatMap((row) => row.packages));
   const esmSpecifiers = [...onDemand.flatMap((row) => [...row.packages, ...(row.esmSpecifiers ?? [])]), ...extraWatchers.keys()];
   if (onDemand.length && wantsEsmLoader(process.argv[1], process.execArgv, process.env.NODE_OPTIONS)) {
     try {

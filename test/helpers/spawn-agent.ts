@@ -41,8 +41,9 @@ export function agentEnv(overrides: Record<string, string | undefined> = {}): No
   };
 }
 
-export function spawnAgent(script: string, env: NodeJS.ProcessEnv, args: string[] = [], preload: '--require' | '--import' = '--require'): AgentProcess {
-  const child = spawn(process.execPath, [preload, REGISTER, script, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `preload: 'none'` runs the same program without the agent, for comparison. */
+export function spawnAgent(script: string, env: NodeJS.ProcessEnv, args: string[] = [], preload: '--require' | '--import' | 'none' = '--require'): AgentProcess {
+  const child = spawn(process.execPath, [...(preload === 'none' ? [] : [preload, REGISTER]), script, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = { stdout: [] as Line[], stderr: [] as Line[] };
   const raw = { stdout: '', stderr: '' };
   const waiters = new Set<() => void>();

@@ -59,3 +59,17 @@ test('a disabled instrumentation is never loaded, an enabled list loads only its
   const enabled = await loads(['express', 'pg', 'fetch'], { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg' });
   assert.deepEqual(enabled.get('fetch'), ['pg.js']);
 });
+
+test('a package no instrumentation patches is resolved no more often than without the agent', async () => {
+  const count = async (preload: boolean) => {
+    const env = agentEnv({ OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' });
+    const app = spawnAgent(fixture('resolutions.js'), env, ['yaml'], preload ? '--require' : 'none');
+    assert.equal((await app.exited).code, 0, app.text());
+    return Number(app.stdout.find((l) => l.fixture === 'resolutions')?.calls);
+  };
+  const [bare, agent] = await Promise.all([count(false), count(true)]);
+  assert.ok(bare > 20, `yaml is many files (${bare} resolutions)`);
+  // OpenTelemetry's require hook alone resolves each file twice more (375 against 193 here);
+  // a builtin the agent has loaded already may save the application one or two.
+  assert.ok(agent <= bare, `${agent} resolutions under the agent, ${bare} without`);
+});
