@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { join } from 'node:path';
 import {
-  FIXTURES, PRELOADS, REFUSED_ENDPOINT, VARIANT_LABEL, cleanEnv, distStamp, isMain, kill, median,
+  FIXTURES, PRELOADS, REFUSED_ENDPOINT, VARIANT_LABEL, assertRefused, cleanEnv, distStamp, isMain, kill, median,
   ms, nowMs, parseArgs, progress, requireBuild, signed, spawnNode, table, withRetry,
 } from './lib.mjs';
 
@@ -34,16 +34,6 @@ async function startHangingCollector() {
       return new Promise((resolve) => server.close(resolve));
     },
   };
-}
-
-/** Confirms that nothing listens at the "refused" endpoint, or the condition would be a lie. */
-function assertRefused(endpoint) {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname);
-    socket.once('connect', () => { socket.destroy(); reject(new Error(`${endpoint} accepts connections; the "collector down" case needs a port where nothing listens`)); });
-    socket.once('error', (error) => (error.code === 'ECONNREFUSED' ? resolve() : reject(error)));
-  });
 }
 
 /** Runs the job once; resolves to { ms, code } (ms = Infinity when it had to be killed at the cap). */

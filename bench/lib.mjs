@@ -2,6 +2,7 @@
 // child outlives the bench), statistics, argument parsing and machine facts. Node built-ins only.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import net from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -11,6 +12,26 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 /** A port where nothing listens: the collector "down" (connection refused at once). */
 export const REFUSED_ENDPOINT = 'http://127.0.0.1:9';
+
+/** Confirms that nothing listens at the "refused" endpoint, or the condition would be a lie. */
+export function assertRefused(endpoint = REFUSED_ENDPOINT) {
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    socket.once('connect', () => { socket.destroy(); reject(new Error(`${endpoint} accepts connections; the "collector down" case needs a port where nothing listens`)); });
+    socket.once('error', (error) => (error.code === 'ECONNREFUSED' ? resolve() : reject(error)));
+  });
+}
+
+/** Confirms that a service the fixtures need (database, cache) accepts connections. */
+export function assertListening(host, port, what) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, host);
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`${what} on ${host}:${port} did not accept a connection within 2 s`)); }, 2000);
+    socket.once('connect', () => { clearTimeout(timer); socket.destroy(); resolve(); });
+    socket.once('error', (error) => { clearTimeout(timer); reject(new Error(`${what} on ${host}:${port}: ${error.code ?? error.message}`)); });
+  });
+}
 
 /** The preloads under comparison, by variant name. */
 export const PRELOADS = {

@@ -31,13 +31,15 @@ function render({ m, command, options, results }) {
       Object.entries(results.startup.env).map(([k, v]) => `\`${k}=${v}\``).join(', '),
     ...(warn.length ? [`- **Warning**: dist/ was rebuilt while these ran (${warn.join(', ')}); samples may mix builds.`] : []),
     '',
-    ...section(`Startup: spawn → first HTTP answer, and peak RSS (${options.startupRuns} interleaved runs per variant)`,
-      `node bench/startup.mjs --runs ${options.startupRuns}`, startup.toMarkdown(results.startup),
-      ['Fixture `bench/fixtures/hello.js`. Time from `spawn()` until the first GET answered (polled as soon as the port is printed); ' +
+    ...section(`Startup: spawn → first HTTP answer, and peak RSS (${options.startupRuns} interleaved runs per variant and fixture)`,
+      `node bench/startup.mjs --runs ${options.startupRuns} --fixture all`, startup.toMarkdown(results.startup),
+      ['Fixtures `bench/fixtures/hello.js` (smallest `node:http` service) and `bench/fixtures/express-app.js` (express 4, pg Pool, ioredis client and pino created at start; ' +
+        'its `GET /` does one pg query, one Redis GET, one pino line to /dev/null and one `fetch()` to a downstream server the bench runs on 127.0.0.1), measured in the same run, ' +
+        'variants and fixtures interleaved. Time from `spawn()` until the first `GET /` answered with 200 (polled as soon as the port is printed); ' +
         'peak RSS = `VmHWM` from `/proc/<pid>/status` right after that answer. Medians and p90 per variant; Δ and ratio of medians vs bare node.', '']),
     ...(results.startupFlagged ? section(`Startup with a V8 flag: \`NODE_OPTIONS=${options.flaggedNodeOptions}\` (${options.startupRuns} interleaved runs per variant)`,
-      `node bench/startup.mjs --runs ${options.startupRuns} --variants bare,vigil --node-options=${options.flaggedNodeOptions}`, startup.toMarkdown(results.startupFlagged),
-      ['Same measurement with a V8 flag set for both variants, as many production deployments do (heap size). ' +
+      `node bench/startup.mjs --runs ${options.startupRuns} --fixture hello --variants bare,vigil --node-options=${options.flaggedNodeOptions}`, startup.toMarkdown(results.startupFlagged),
+      ['Same measurement (hello fixture) with a V8 flag set for both variants, as many production deployments do (heap size). ' +
         'V8 accepts a code cache only when its flags match those it was made with, both for the agent\'s dist/agent.cache and for Node\'s own built-in modules.', '']) : []),
     ...section(`Exit: a short-lived job, spawn → exit (${options.exitRuns} interleaved runs per variant, cap 60 s)`,
       `node bench/exit.mjs --runs ${options.exitRuns}`, exit.toMarkdown(results.exit),
@@ -74,10 +76,10 @@ if (isMain(import.meta.url)) {
   const m = machine();
   const results = {};
   progress('=== startup ===');
-  results.startup = await startup.run({ runs: options.startupRuns });
+  results.startup = await startup.run({ runs: options.startupRuns, fixtures: ['hello', 'express-app'] });
   if (options.flaggedNodeOptions !== 'none') {
     progress(`=== startup with NODE_OPTIONS=${options.flaggedNodeOptions} ===`);
-    results.startupFlagged = await startup.run({ runs: options.startupRuns, variants: ['bare', 'vigil'], nodeOptions: options.flaggedNodeOptions });
+    results.startupFlagged = await startup.run({ runs: options.startupRuns, fixtures: ['hello'], variants: ['bare', 'vigil'], nodeOptions: options.flaggedNodeOptions });
   }
   progress('=== exit ===');
   results.exit = await exit.run({ runs: options.exitRuns });
