@@ -6,7 +6,7 @@
 //                here), so the first answer comes after the first request has been traced.
 //                Needs PostgreSQL on 127.0.0.1:5432 (postgres/test, trust) and Redis on 127.0.0.1:6379.
 //
-//   node bench/startup.mjs [--runs 15] [--fixture hello|express-app|all] [--variants bare,vigil,upstream]
+//   node bench/startup.mjs [--runs 15] [--fixture hello|express-app|hello-esm|all] [--variants bare,vigil,upstream]
 //                          [--node-options '--max-old-space-size=4096'] [--json]
 //
 // Variants run interleaved (bare, vigil, upstream, bare, vigil, ...), and so do the fixtures
@@ -41,7 +41,22 @@ export const FIXTURE_SPECS = {
     downstream: true,
     title: '`bench/fixtures/express-app.js`: express 4 + pg Pool + ioredis + pino at start; `GET /` = 1 pg query, 1 Redis GET, 1 pino line (to /dev/null), 1 `fetch()` downstream',
   },
+  // No budget of its own in the issue: shown so that the price of an ES module loader is known.
+  'hello-esm': {
+    file: 'hello-esm.mjs',
+    budget: { ms: undefined, mib: undefined },
+    needs: [],
+    // Both agents register their ES module loader hook under --import.
+    preloads: { vigil: ['--import', './dist/register.js'], upstream: ['--import', '@opentelemetry/auto-instrumentations-node/register'] },
+    title: '`bench/fixtures/hello-esm.mjs`: hello.js as an ES module, agents preloaded with `--import`',
+  },
 };
+
+/** The preload of a variant for a fixture, and its label. */
+const preloadOf = (fixture, variant) => FIXTURE_SPECS[fixture].preloads?.[variant] ?? PRELOADS[variant];
+const labelOf = (fixture, variant) => (FIXTURE_SPECS[fixture].preloads?.[variant] ? `${variant} (\`${preloadOf(fixture, variant).join(' ')}\`)` : VARIANT_LABEL[variant]);
+/** A budget as text: `+60 ms, +20 MiB`, or — where the fixture has none. */
+const budgetText = ({ ms, mib }, joiner = ', ') => [ms === undefined ? [] : [`+${ms} ms`], mib === undefined ? [] : [`+${mib} MiB`]].flat().join(joiner) || '—';
 /** The hello-world budget, as before (kept for anyone importing it). */
 export const BUDGET = FIXTURE_SPECS.hello.budget;
 const RUN_TIMEOUT_MS = 30_000;
@@ -167,13 +182,13 @@ export async function run({ runs = 15, fixtures = Object.keys(FIXTURE_SPECS), va
     // would otherwise make whichever variant runs first look slow (and warms PostgreSQL's and
     // Redis's caches for the express fixture).
     progress('startup: warm-up round');
-    for (const f of fixtures) for (const v of variants) await withRetry(`startup ${f} ${v}`, () => measureOnce(f, PRELOADS[v], env));
+    for (const f of fixtures) for (const v of variants) await withRetry(`startup ${f} ${v}`, () => measureOnce(f, preloadOf(f, v), env));
     for (let i = 0; i < runs; i++) {
       const parts = [];
       for (const f of fixtures) {
         const line = [];
         for (const v of variants) {
-          const { ms: t, kib, cpu } = await withRetry(`startup ${f} ${v}`, () => measureOnce(f, PRELOADS[v], env));
+          const { ms: t, kib, cpu } = await withRetry(`startup ${f} ${v}`, () => measureOnce(f, preloadOf(f, v), env));
           samples[f][v].ms.push(t);
           samples[f][v].kib.push(kib);
           samples[f][v].cpu.push(cpu);
@@ -197,7 +212,7 @@ export async function run({ runs = 15, fixtures = Object.keys(FIXTURE_SPECS), va
       cpuMs: stats[v].cpuMedian - base.cpuMedian,
     }]));
     const { budget } = FIXTURE_SPECS[f];
-    const withinBudget = delta.vigil ? {
+    const withinBudget = delta.vigil && budget.ms !== undefined ? {
       ms: delta.vigil.ms <= budget.ms,
       ...(budget.mib === undefined ? {} : { mib: delta.vigil.mib <= budget.mib }),
     } : undefined;
@@ -222,11 +237,11 @@ function fixtureMarkdown(name, { stats, delta, budget }, variants) {
       signed(delta[v].ms, ' ms'), ratio(s.msMedian, base.msMedian),
       signed(delta[v].mib, ' MiB'), ratio(s.kibMedian, base.kibMedian),
     ];
-    return [VARIANT_LABEL[v], ms(s.msMedian), ms(s.msP90), mib(s.kibMedian), mib(s.kibP90), ...rel];
+    return [labelOf(name, v), ms(s.msMedian), ms(s.msP90), mib(s.kibMedian), mib(s.kibP90), ...rel];
   });
   const cpuRows = variants.map((v) => {
     const s = stats[v];
-    return [VARIANT_LABEL[v], ms(s.cpuMedian), ms(s.cpuP90), v === 'bare' ? '—' : signed(delta[v].cpuMs, ' ms'), v === 'bare' ? '—' : ratio(s.cpuMedian, base.cpuMedian)];
+    return [labelOf(name, v), ms(s.cpuMedian), ms(s.cpuP90), v === 'bare' ? '—' : signed(delta[v].cpuMs, ' ms'), v === 'bare' ? '—' : ratio(s.cpuMedian, base.cpuMedian)];
   });
   const lines = [`**Fixture ${FIXTURE_SPECS[name].title}**`, '', table(
     ['variant', 'first answer, median', 'p90', 'peak RSS, median', 'p90', 'Δ time vs bare', 'ratio', 'Δ RSS vs bare', 'ratio'],
@@ -235,10 +250,10 @@ function fixtureMarkdown(name, { stats, delta, budget }, variants) {
     ['variant', 'CPU until first answer, median', 'p90', 'Δ CPU vs bare', 'ratio'],
     cpuRows,
   )];
-  if (delta.vigil) {
+  if (delta.vigil && budget.ms !== undefined) {
     const { ms: dt, mib: dm, cpuMs: dc } = delta.vigil;
     const verdict = (ok) => (ok ? 'within budget' : '**over budget**');
-    const limits = [`+${budget.ms} ms`, ...(budget.mib === undefined ? [] : [`+${budget.mib} MiB`])].join(' and ');
+    const limits = budgetText(budget, ' and ');
     const measured = [`${signed(dt, ' ms')} (${verdict(dt <= budget.ms)})`, budget.mib === undefined ? `${signed(dm, ' MiB')} (no memory budget set)` : `${signed(dm, ' MiB')} (${verdict(dm <= budget.mib)})`];
     lines.push('', `Budget for vigil (${name}): at most ${limits} over bare node. Measured: ${measured.join(', ')}; CPU ${signed(dc, ' ms')}.`);
   }
@@ -250,8 +265,7 @@ export function toMarkdown(result) {
   const parts = fixtures.map((f) => fixtureMarkdown(f, byFixture[f], variants));
   const summary = variants.filter((v) => v !== 'bare').flatMap((v) => fixtures.map((f) => {
     const d = byFixture[f].delta[v];
-    return [VARIANT_LABEL[v], f, signed(d.ms, ' ms'), signed(d.mib, ' MiB'), signed(d.cpuMs, ' ms'),
-      v === 'vigil' ? `+${FIXTURE_SPECS[f].budget.ms} ms${FIXTURE_SPECS[f].budget.mib === undefined ? '' : `, +${FIXTURE_SPECS[f].budget.mib} MiB`}` : '—'];
+    return [labelOf(f, v), f, signed(d.ms, ' ms'), signed(d.mib, ' MiB'), signed(d.cpuMs, ' ms'), v === 'vigil' ? budgetText(FIXTURE_SPECS[f].budget) : '—'];
   }));
   if (fixtures.length > 1) {
     parts.push(`**Summary: medians' differences to bare node, same run**\n\n${table(['variant', 'fixture', 'Δ first answer', 'Δ peak RSS', 'Δ CPU', 'budget'], summary)}`);
