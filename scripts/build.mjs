@@ -73,15 +73,36 @@ const semconvShim = {
     b.onResolve({ filter: /^@opentelemetry\/semantic-conventions$/ }, (args) => {
       if (args.kind !== 'require-call') return undefined;
       const source = readFileSync(args.importer, 'utf8');
-      const binding = new RegExp(`(\\w+)\\s*=\\s*require\\("${SEMCONV}"\\)`).exec(source)?.[1];
-      if (!binding) return undefined;
-      const names = [...new Set([...source.matchAll(new RegExp(`\\b${binding}\\.([A-Za-z_$][\\w$]*)`, 'g'))].map((m) => m[1]))];
+      const call = `require\\(["']${SEMCONV}["']\\)`;
+      // `x = require(...)` then `x.NAME`, or `const { NAME, ... } = require(...)`.
+      const binding = new RegExp(`(\\w+)\\s*=\\s*${call}`).exec(source)?.[1];
+      const destructured = new RegExp(`\\{([^}]*)\\}\\s*=\\s*${call}`).exec(source)?.[1];
+      const names = binding
+        ? [...new Set([...source.matchAll(new RegExp(`\\b${binding}\\.([A-Za-z_$][\\w$]*)`, 'g'))].map((m) => m[1]))]
+        : destructured?.split(',').map((part) => part.split(':')[0].trim()).filter(Boolean);
+      if (!names) return undefined;
       return { path: args.importer, namespace: 'semconv-shim', pluginData: names };
     });
     b.onLoad({ filter: /.*/, namespace: 'semconv-shim' }, (args) => ({
       contents: `export { ${args.pluginData.join(', ')} } from '${SEMCONV}';`,
       resolveDir: new URL('..', import.meta.url).pathname,
     }));
+  },
+};
+
+/**
+ * OpenTelemetry's shimmer complains on the host's stderr, in plain text, when a method to wrap is
+ * missing: its complaints go to OpenTelemetry's diagnostics instead (vigil's JSON lines).
+ */
+const shimmerToDiag = {
+  name: 'shimmer-to-diag',
+  setup(b) {
+    b.onLoad({ filter: /@opentelemetry[\\/]instrumentation[\\/]build[\\/]esm[\\/]shimmer\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const original = 'let logger = console.error.bind(console);';
+      if (!source.includes(original)) throw new Error(`shimmer-to-diag: ${args.path} changed; update the plugin`);
+      return { contents: `import { diag as __diag } from '@opentelemetry/api';\n${source.replace(original, 'let logger = (message) => __diag.warn(String(message));')}`, loader: 'js' };
+    });
   },
 };
 
@@ -147,7 +168,7 @@ const fromAgent = {
 };
 
 const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
-await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns] });
+await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag] });
 await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
 // import-in-the-middle: the loader (ESM, on Node's loader thread), this thread's hooks, and the
 // registry both meet in, kept as a file of its own (src/telemetry/esm-loader.ts says why).

@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Server } from 'node:http';
+import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { loadConfig, problemCode, type AgentConfig } from './config';
 import { createCheck } from './checks';
@@ -37,10 +38,13 @@ export class Agent {
   private exitFlushed = false;
   private discovery: AppClientDiscovery | undefined;
 
-  /** True in a process started by one whose agent already serves probes. */
+  /**
+   * True in a worker thread, and in a process started by one whose agent already serves probes:
+   * there the agent traces only, the probes and checks being the main thread's.
+   */
   private get isChildOfAgent(): boolean {
     const parent = this.env.VIGIL_AGENT_PID;
-    return Boolean(parent) && parent !== String(process.pid);
+    return !isMainThread || (Boolean(parent) && parent !== String(process.pid));
   }
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly hooks: AgentHooks = {}) {
@@ -82,7 +86,7 @@ export class Agent {
     if (this.isChildOfAgent) {
       // NODE_OPTIONS reaches every node process the service starts (workers, build tools):
       // they are traced, but the probes and checks belong to the process that serves them.
-      this.logger.debug({ parent: this.env.VIGIL_AGENT_PID }, 'a parent process runs the probes; tracing only');
+      this.logger.debug({ parent: this.env.VIGIL_AGENT_PID, worker: !isMainThread }, 'the main thread or a parent process runs the probes; tracing only');
       return;
     }
     this.engine.start();

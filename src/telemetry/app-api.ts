@@ -14,16 +14,21 @@ const BUNDLED_API = typeof __OTEL_API_VERSION__ === 'string' ? __OTEL_API_VERSIO
  * it); any other copy quietly hands out no-op tracers, so that case is said once, with a code.
  */
 export function watchApplicationApi(logger: Logger): FirstLoad {
-  let seen = false;
+  // Every copy is checked once (a dependency may bring a copy of its own); each version said once.
+  const seen = new WeakSet<object>();
+  const told = new Set<string>();
   return {
     after(exports, where) {
-      if (seen) return;
-      seen = true;
-      const appTrace = (exports as { trace?: { getTracerProvider?(): unknown } } | undefined)?.trace;
+      if (typeof exports !== 'object' || exports === null || seen.has(exports)) return;
+      seen.add(exports);
+      const appTrace = (exports as { trace?: { getTracerProvider?(): unknown } }).trace;
       if (typeof appTrace?.getTracerProvider !== 'function' || appTrace.getTracerProvider() === trace.getTracerProvider()) return;
-      const version = where ? apiVersion(where) : undefined;
+      const file = where();
+      const version = file ? apiVersion(file) : undefined;
+      if (told.has(version ?? 'unknown')) return;
+      told.add(version ?? 'unknown');
       logger.error(
-        { code: 'VIGIL_ERR_OTEL_API_VERSION', appApiVersion: version ?? 'unknown', vigilApiVersion: BUNDLED_API, path: where },
+        { code: 'VIGIL_ERR_OTEL_API_VERSION', appApiVersion: version ?? 'unknown', vigilApiVersion: BUNDLED_API, path: file },
         `the application's @opentelemetry/api ${version ?? '(unknown version)'} cannot use vigil's providers (vigil registers API ${BUNDLED_API}; a copy is served when its major is the same and its minor is not higher): its spans, metrics and logs are not exported`,
       );
     },

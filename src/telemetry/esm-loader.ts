@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { packageRoot } from './first-load';
 
 const IITM_DIR = join(__dirname, 'iitm');
 
@@ -44,16 +45,7 @@ function importHooks(): RawHook[] {
  * loader runs, an inert one otherwise (a CommonJS app then never loads IITM at all).
  */
 export function Hook(modules: string[] | null, options: { internals?: boolean } | null, hookFn: HookFn): { unhook(): void } {
-  if (!active) return { unhook: () => undefined };
-  // A patch that fails on an ES module's namespace must not fail the application's import.
-  const guarded: HookFn = (exports, name, baseDir) => {
-    try {
-      return hookFn(exports, name, baseDir);
-    } catch {
-      return exports;
-    }
-  };
-  return new (iitm().Hook)(modules, options, guarded);
+  return active ? new (iitm().Hook)(modules, options, hookFn) : { unhook: () => undefined };
 }
 
 /**
@@ -62,38 +54,34 @@ export function Hook(modules: string[] | null, options: { internals?: boolean } 
  * hooks that `onImport` adds (an instrumentation it enables) are given this import too, which
  * IITM alone would not do.
  */
-export function watchFirstImports(packageOf: (url: string) => string | undefined, onImport: (name: string, namespace: unknown, baseDir: string | undefined) => void): { stop(): void } {
+export function watchFirstImports(onImport: (name: string, namespace: unknown, baseDir: string | undefined) => void): { stop(): void } {
   if (!active) return { stop: () => undefined };
   const { addHook, removeHook } = iitm();
   const hooks = importHooks();
   const watcher: RawHook = (url, namespace, specifier, format) => {
-    const path = url.startsWith('file:') ? decodeURIComponent(new URL(url).pathname) : url;
-    const name = packageOf(path) ?? specifier;
     const before = hooks.length;
-    onImport(name, namespace, packageDir(path, name));
+    try {
+      const root = url.startsWith('file:') ? packageRoot(fileURLToPath(url)) : undefined;
+      onImport(root?.name ?? specifier, namespace, root?.dir);
+    } catch {
+      // Watching is the agent's business: the application's import goes on.
+    }
     for (const added of hooks.slice(before)) added(url, namespace, specifier, format);
   };
   addHook(watcher);
   return { stop: () => removeHook(watcher) };
 }
 
-/** The folder of package `name` that holds `file`. */
-function packageDir(file: string, name: string): string | undefined {
-  const at = file.lastIndexOf(`/node_modules/${name}/`);
-  return at < 0 ? undefined : file.slice(0, at + 14 + name.length);
-}
-
 /**
- * Whether the application is an ES module (the main script is .mjs, or .js under a package.json
- * of "type": "module"), or the agent was preloaded with --import: then the loader is needed.
+ * Whether the application's main script is an ES module (.mjs, or .js under a package.json of
+ * "type": "module"): only then is the loader worth its cost (a thread of Node's own, ~70 ms at
+ * start-up), whichever way the agent was preloaded.
  */
-export function wantsEsmLoader(argv1: string | undefined, execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  const preloads = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  if (preloads.some((arg, i) => /^--(import|experimental-loader|loader)(=|$)/.test(arg) && /vigil|register/.test(arg.includes('=') ? arg : preloads[i + 1] ?? ''))) return true;
-  if (!argv1) return false;
-  if (argv1.endsWith('.mjs') || argv1.endsWith('.mts')) return true;
-  if (argv1.endsWith('.cjs') || argv1.endsWith('.cts')) return false;
-  for (let dir = dirname(argv1), depth = 0; depth < 10; depth++, dir = dirname(dir)) {
+export function isEsmEntry(main: string | undefined): boolean {
+  if (!main) return false;
+  if (/\.m[jt]s$/.test(main)) return true;
+  if (/\.c[jt]s$/.test(main)) return false;
+  for (let dir = dirname(main), depth = 0; depth < 10; depth++, dir = dirname(dir)) {
     try {
       return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string }).type === 'module';
     } catch {

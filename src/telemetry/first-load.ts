@@ -1,9 +1,11 @@
 import Module from 'node:module';
 
-/** What to run when a watched package is first loaded: `before` it runs, `after` with its exports. */
+/** What to run when a watched package loads. */
 export interface FirstLoad {
+  /** Once, just before the first load of the package that resolves (a failed probe is not one). */
   before?(): void;
-  after?(exports: unknown, file: string | undefined): void;
+  /** After every load of the package, cached ones too: its exports, and (on demand) its file. */
+  after?(exports: unknown, where: () => string | undefined): void;
 }
 
 type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -35,39 +37,57 @@ export function packageRoot(file: string): { name: string; dir: string } | undef
 }
 
 /**
- * Runs each watcher once, just before the first load of its package by CommonJS `require` or
- * by an ES module's import of a CommonJS package: early enough for an instrumentation enabled in
- * `before` to see the package's own files load. A package already loaded is handled at once.
+ * Runs the watchers of a package just before its first load by CommonJS `require` or by an ES
+ * module's import of a CommonJS package (Node 20 loads those through Module._load by path): early
+ * enough for an instrumentation enabled in `before` to see the package's own files load. A
+ * package loaded before the agent started is handled at once (its next require is patched).
  * Costs one Map lookup per `require` while any watcher is left.
  */
 export function watchFirstLoads(watchers: ReadonlyMap<string, FirstLoad>): { stop(): void } {
   const pending = new Map(watchers);
   const original = loader._load;
-  const run = (name: string, request: string, parent: unknown, load: () => unknown) => {
-    const watcher = pending.get(name)!;
-    pending.delete(name);
-    safely(() => watcher.before?.());
+  const fire = (name: string, watcher: FirstLoad, where: () => string | undefined, load: () => unknown) => {
+    if (watcher.before) {
+      // A request that does not resolve (an optional package probed) is not the first load.
+      if (where() === undefined) return load();
+      const { before, after } = watcher;
+      if (after) pending.set(name, { after });
+      else pending.delete(name);
+      safely(before);
+    }
     const exports = load();
-    if (watcher.after) safely(() => watcher.after!(exports, resolved(request, parent)));
+    if (watcher.after) safely(() => watcher.after!(exports, where));
     return exports;
   };
   const watching: Load = function (this: unknown, request, parent, isMain) {
     const name = pending.size && typeof request === 'string' ? packageOf(request) : undefined;
-    if (name === undefined || !pending.has(name)) return original.call(this, request, parent, isMain);
-    return run(name, request, parent, () => original.call(this, request, parent, isMain));
+    const watcher = name === undefined ? undefined : pending.get(name);
+    if (!watcher) return original.call(this, request, parent, isMain);
+    return fire(name!, watcher, once(() => resolved(request, parent)), () => original.call(this, request, parent, isMain));
   };
   loader._load = watching;
-  // Loaded before the agent started (another preload, or start() from code): their next
-  // require is patched by the instrumentation's own hook.
   for (const file of Object.keys(require.cache)) {
     const name = packageOf(file);
-    if (name !== undefined && pending.has(name)) run(name, file, undefined, () => require.cache[file]?.exports);
+    const watcher = name === undefined ? undefined : pending.get(name);
+    if (watcher) fire(name!, watcher, () => file, () => require.cache[file]?.exports);
   }
   return {
     stop: () => {
       pending.clear();
       if (loader._load === watching) loader._load = original;
     },
+  };
+}
+
+function once<T>(fn: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = fn();
+      done = true;
+    }
+    return value;
   };
 }
 
@@ -89,25 +109,34 @@ function safely(fn: () => void): void {
 
 /**
  * Runs `fire` once, on the first read of a global (e.g. `fetch`, whose client Node loads only
- * then), and puts the original property back first.
+ * then), and puts the original property back first. `stop()` puts it back unread.
  */
-export function watchFirstUse(target: object, property: string, fire: () => void): void {
+export function watchFirstUse(target: object, property: string, fire: () => void): { stop(): void } {
   const descriptor = Object.getOwnPropertyDescriptor(target, property);
   if (!descriptor?.configurable || !('value' in descriptor)) {
     safely(fire);
-    return;
+    return { stop: () => undefined };
   }
-  const restore = () => Object.defineProperty(target, property, descriptor);
+  let watching = true;
+  // A frozen global (a hardened runtime) cannot be redefined: the value is still the original.
+  const restore = () => {
+    watching = false;
+    safely(() => Object.defineProperty(target, property, descriptor));
+  };
   Object.defineProperty(target, property, {
     configurable: true,
     enumerable: descriptor.enumerable,
     get() {
-      restore();
-      safely(fire);
+      if (watching) {
+        restore();
+        safely(fire);
+      }
       return descriptor.value;
     },
     set(value) {
-      Object.defineProperty(target, property, { ...descriptor, value });
+      watching = false;
+      safely(() => Object.defineProperty(target, property, { ...descriptor, value }));
     },
   });
+  return { stop: () => { if (watching) restore(); } };
 }

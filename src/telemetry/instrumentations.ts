@@ -4,11 +4,14 @@ import { registerInstrumentations, type Instrumentation } from '@opentelemetry/i
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import type { IncomingMessage } from 'node:http';
+import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { EnvValues } from '../config/env';
 import { SECRET_QUERY_PARAMS } from '../util/redact';
-import { registerEsmLoader, wantsEsmLoader, watchFirstImports } from './esm-loader';
-import { packageOf, watchFirstLoads, watchFirstUse, type FirstLoad } from './first-load';
+import { errorMessage } from '../util/redact';
+import { isEsmEntry, registerEsmLoader, watchFirstImports } from './esm-loader';
+import { guardPatches } from './guard-patches';
+import { watchFirstLoads, watchFirstUse, type FirstLoad } from './first-load';
 import { admit, admitInstrumentation } from './require-gate';
 
 interface Context {
@@ -88,26 +91,35 @@ export function createInstrumentations(
   extraWatchers: ReadonlyMap<string, FirstLoad> = new Map(),
 ): { disable(): void } {
   const ctx: Context = { isProbeRequest };
+  const failed = new Set<string>();
+  const fail = (instrumentation: string, error: unknown, what: string) => {
+    if (failed.has(instrumentation)) return;
+    failed.add(instrumentation);
+    logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', instrumentation, err: errorMessage(error) }, `instrumentation ${instrumentation} ${what}; going on without it`);
+  };
+  guardPatches((instrumentation, error) => fail(instrumentation, error, 'could not patch a module it loaded'));
   const started: (() => void)[] = [];
+  let stopped = false;
   const start = (row: (typeof INSTRUMENTATIONS)[number]) => {
+    if (stopped) return;
     try {
       // Enabled as it is constructed: its hooks are in place before the package loads.
       const instrumentation = row.create(ctx);
       admitInstrumentation(instrumentation);
       started.push(registerInstrumentations({ instrumentations: [instrumentation], ...providers }));
     } catch (error) {
-      logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', instrumentation: row.name, err: String(error) }, `instrumentation ${row.name} could not be started; going on without it`);
+      fail(row.name, error, 'could not be started');
     }
   };
   const chosen = chosenInstrumentations(env, logger);
   const onDemand = chosen.filter((row) => row.packages.length > 0);
   admit(onDemand.flatMap((row) => row.packages));
-  const esmSpecifiers = [...onDemand.flatMap((row) => [...row.packages, ...(row.esmSpecifiers ?? [])]), ...extraWatchers.keys()];
-  if (onDemand.length && wantsEsmLoader(process.argv[1], process.execArgv, process.env.NODE_OPTIONS)) {
+  // Not from a worker thread: each would start a loader thread of its own.
+  if (onDemand.length && isMainThread && isEsmEntry(process.argv[1])) {
     try {
-      registerEsmLoader(esmSpecifiers);
+      registerEsmLoader([...onDemand.flatMap((row) => [...row.packages, ...(row.esmSpecifiers ?? [])]), ...extraWatchers.keys()]);
     } catch (error) {
-      logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', err: String(error) }, 'the ES module loader could not be registered; ES modules are not traced');
+      fail('esm-loader', error, 'could not be registered: ES modules are not traced');
     }
   }
 
@@ -123,16 +135,15 @@ export function createInstrumentations(
     for (const pkg of row.packages) watchers.set(pkg, once);
   }
   const undici = watchers.get('undici');
-  if (undici) watchFirstUse(globalThis, 'fetch', () => undici.before?.());
+  const fetchUse = undici ? watchFirstUse(globalThis, 'fetch', () => undici.before?.()) : undefined;
   const loads = watchFirstLoads(watchers);
   // A pure ES module package is seen only by the loader, once it has been evaluated.
-  const pendingImports = new Map(watchers);
-  const imports = watchFirstImports(packageOf, (name, namespace, baseDir) => {
-    const watcher = pendingImports.get(name);
+  const imports = watchFirstImports((name, namespace, baseDir) => {
+    const watcher = watchers.get(name);
     if (!watcher) return;
-    pendingImports.delete(name);
+    if (!watcher.after) watchers.delete(name);
     watcher.before?.();
-    watcher.after?.(namespace, baseDir);
+    watcher.after?.(namespace, () => baseDir);
   });
 
   setTimeout(() => {
@@ -140,6 +151,8 @@ export function createInstrumentations(
   }, DEFER_MS).unref();
   return {
     disable: () => {
+      stopped = true;
+      fetchUse?.stop();
       loads.stop();
       imports.stop();
       for (const off of started) off();
