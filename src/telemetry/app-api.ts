@@ -1,6 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { findPackageJson } from '../util/package-json';
 import type { Logger } from 'pino';
 import type { FirstLoad } from './first-load';
 
@@ -37,13 +36,5 @@ export function watchApplicationApi(logger: Logger): FirstLoad {
 
 /** The version in the package.json of the @opentelemetry/api folder that holds `file`. */
 function apiVersion(file: string): string | undefined {
-  for (let dir = file, depth = 0; depth < 6; depth++, dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@opentelemetry/api') return pkg.version;
-    } catch {
-      // Not the package folder yet.
-    }
-  }
-  return undefined;
+  return findPackageJson(file, (pkg) => (pkg.name === '@opentelemetry/api' && typeof pkg.version === 'string' ? pkg.version : undefined), 6);
 }

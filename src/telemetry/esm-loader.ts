@@ -3,10 +3,11 @@
 // exports. vigil ships IITM in dist/iitm/: the loader (hook.mjs, on Node's loader thread) and the
 // wrappers it generates import dist/iitm/lib/register.js, and the hooks of this thread must be
 // kept in that very file, so it is required from there, never bundled.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findPackageJson } from '../util/package-json';
 import { packageRoot } from './first-load';
 
 const IITM_DIR = join(__dirname, 'iitm');
@@ -81,12 +82,6 @@ export function isEsmEntry(main: string | undefined): boolean {
   if (!main) return false;
   if (/\.m[jt]s$/.test(main)) return true;
   if (/\.c[jt]s$/.test(main)) return false;
-  for (let dir = dirname(main), depth = 0; depth < 10; depth++, dir = dirname(dir)) {
-    try {
-      return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string }).type === 'module';
-    } catch {
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return false;
+  // Node's rule: the nearest package.json decides.
+  return findPackageJson(dirname(main), (pkg) => pkg.type === 'module') ?? false;
 }

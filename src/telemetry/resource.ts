@@ -1,7 +1,7 @@
 import { SDK_INFO } from '@opentelemetry/core';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { findPackageJson } from '../util/package-json';
 
 declare const __VIGIL_VERSION__: string;
 /** The agent's own version, set at build time. */
@@ -19,20 +19,10 @@ export function applicationPackage(): AppPackage {
 function findApplicationPackage(): AppPackage {
   const starts = [process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()].filter(Boolean) as string[];
   for (const start of starts) {
-    let dir = start;
-    for (let depth = 0; depth < 6; depth++) {
-      try {
-        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-        if (typeof pkg.name === 'string') {
-          return { name: pkg.name, version: typeof pkg.version === 'string' ? pkg.version : undefined, description: typeof pkg.description === 'string' ? pkg.description : undefined };
-        }
-      } catch {
-        // No package.json here: look one level up.
-      }
-      const parent = dirname(dir);
-      if (parent === dir) break;
-      dir = parent;
-    }
+    const found = findPackageJson(start, (pkg): AppPackage | undefined => (typeof pkg.name === 'string'
+      ? { name: pkg.name, version: typeof pkg.version === 'string' ? pkg.version : undefined, description: typeof pkg.description === 'string' ? pkg.description : undefined }
+      : undefined), 6);
+    if (found) return found;
   }
   return {};
 }
