@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
+import { once, type EventEmitter } from 'node:events';
 import type { CheckFn, CheckResult } from '../health/types';
 import { admitInstrumentation } from '../telemetry/require-gate';
 import { AGENT_VERSION } from '../telemetry/resource';
@@ -62,7 +63,13 @@ function redisCheck(ref: WeakRef<RedisClient>): AppClientCheck {
   const fn: CheckFn = async (signal) => {
     const client = ref.deref();
     if (!client) return { status: 'fail', output: 'client no longer exists' };
-    const { ms } = await timed(() => bounded(signal, "the application's Redis client", () => undefined, () => client.ping()));
+    // A command sent before the client is ready is queued, and sent again by ioredis once it is,
+    // from the connection's context (often the application request that opened it): wait here.
+    const ready = async () => {
+      if (client.status !== 'ready') await once(client as unknown as EventEmitter, 'ready', { signal });
+      return client.ping();
+    };
+    const { ms } = await timed(() => bounded(signal, "the application's Redis client", () => undefined, ready));
     return { status: 'pass', observedValue: ms, observedUnit: 'ms', componentType: 'datastore', details: { status: client.status ?? 'unknown' } };
   };
   return { kind: 'redis', fn, closed: () => { const client = ref.deref(); return !client || client.status === 'end'; } };

@@ -2,7 +2,7 @@
 // the built preload exactly as a user would run them. From the decoded OTLP, each request must be
 // one trace: a SERVER span named after the framework's route template, every client library used
 // inside the handler below it, trace context carried to the downstream service, and the trace id
-// in the application's own log lines. Every app process starts at once; the tests of a describe
+// in the application's own log lines and in their OTLP log records. Every app process starts at once; the tests of a describe
 // block inspect what its app exported once that has settled, so a missing span fails at once.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { agentEnv, ROOT, spawnAgent, type AgentProcess, type Line } from '../helpers/spawn-agent';
 
 // OTLP SpanKind.
@@ -332,6 +332,49 @@ function assertCorrelated(line: Line, run: Run, exchange: Exchange, library: str
   assert.ok(isUnder(span, server, trace), `${library} line: span ${describeSpan(span)} is not at or below the SERVER span`);
 }
 
+/** Fields of each logger's stdout line that its OTLP record carries elsewhere (body, severity, trace and span id) or drops. */
+const STDOUT_ONLY: Record<Logger, string[]> = {
+  pino: ['msg', 'level', 'time', 'pid', 'hostname'],
+  winston: ['message', 'level'],
+  bunyan: ['msg', 'level', 'time', 'pid', 'hostname', 'v'],
+};
+const CORRELATION = ['trace_id', 'span_id', 'trace_flags'];
+/** The instrumentation scope each logger's records arrive under. */
+const LOG_SCOPE: Record<Logger, string> = {
+  pino: '@opentelemetry/instrumentation-pino',
+  winston: '@opentelemetry/winston-transport',
+  bunyan: '@opentelemetry/instrumentation-bunyan',
+};
+
+/**
+ * The OTLP log record of an app's stdout line arrived: the message as its string body, severity
+ * info, the line's own fields as attributes, the app's resource, and the request's trace id with
+ * the id of the line's span, at or below the request's server span.
+ */
+function assertExported(line: Line, run: Run, exchange: Exchange, library: Logger): ReceivedLog {
+  const key = exchange.route.log.key;
+  const message = String(messageOf(line));
+  const what = `${run.service}: the ${library} record of "${message}" (${key}=${exchange.id})`;
+  const records = receiver.logs.filter((l) => l.resource['service.name'] === run.service && l.scope.name !== 'vigil-agent');
+  const record = records.find((l) => l.attributes[key] === exchange.id && JSON.stringify(l.body ?? '').includes(message));
+  assert.ok(record, `${what} never arrived over OTLP; the app's records: ${JSON.stringify(records.map((l) => ({ scope: l.scope.name, body: l.body, attributes: l.attributes })))}`);
+  const shown = `${what}: ${JSON.stringify({ ...record, resource: undefined })}`;
+  assert.equal(record.scope.name, LOG_SCOPE[library], `${shown}: scope`);
+  assert.equal(record.body, message, `${shown}: the body is the message itself`);
+  assert.equal(record.severityText, 'info', `${shown}: severityText`);
+  assert.equal(record.severityNumber, 9, `${shown}: severityNumber (INFO)`);
+  const fields = Object.fromEntries(Object.entries(line).filter(([name]) => !STDOUT_ONLY[library].includes(name) && !CORRELATION.includes(name)));
+  assert.deepEqual(record.attributes, fields, `${shown}: the attributes are the line's own fields`);
+  const { server, trace } = traceOf(run, exchange);
+  assert.deepEqual(record.resource, server.resource, `${what}: the resource is that of the app's spans`);
+  assert.equal(record.traceId, server.traceId, `${shown}: traceId is the request's trace id`);
+  const span = trace.find((s) => s.spanId === record.spanId);
+  assert.ok(span, `${shown}: spanId ${JSON.stringify(record.spanId)} names no exported span of the request's trace`);
+  assert.ok(isUnder(span, server, trace), `${shown}: span ${describeSpan(span)} is not at or below the SERVER span`);
+  assert.equal(record.spanId, line.span_id, `${shown}: spanId is the span_id of the stdout line ${JSON.stringify(line)}`);
+  return record;
+}
+
 // ---- the matrix ----
 
 for (const spec of APPS) {
@@ -421,6 +464,10 @@ for (const spec of APPS) {
         assertCorrelated(appLine(run, exchange, route.log.message), run, exchange, route.log.library);
       }));
 
+      test(`${name}: the ${route.log.library} record of that line arrives over OTLP with the request's trace id and span id`, eachRequest(route, (exchange) => {
+        assertExported(appLine(run, exchange, route.log.message), run, exchange, route.log.library);
+      }));
+
       if (route.amqp) {
         const amqp = route.amqp;
         test(`${name}: amqplib PRODUCER span below the SERVER span, and its CONSUMER span in the same trace`, eachRequest(route, (exchange) => {
@@ -437,6 +484,12 @@ for (const spec of APPS) {
           assert.equal(line.trace_id, server.traceId, `consumer line ${JSON.stringify(line)}`);
           const span = trace.find((s) => s.spanId === line.span_id);
           assert.ok(span && span.kind === CONSUMER, `the consumer line's span_id ${String(line.span_id)} is the CONSUMER span`);
+        }));
+
+        test(`${name}: the ${route.log.library} record of the consumer's line arrives over OTLP in the CONSUMER span`, eachRequest(route, (exchange) => {
+          const record = assertExported(appLine(run, exchange, amqp.consumed, (l) => l.views === exchange.body.views), run, exchange, route.log.library);
+          const span = traceOf(run, exchange).trace.find((s) => s.spanId === record.spanId);
+          assert.equal(span?.kind, CONSUMER, `the consumer's record names span ${span ? describeSpan(span) : record.spanId}, not the CONSUMER span`);
         }));
       }
     }

@@ -3,7 +3,7 @@
 // the agent's, never children of that request.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startOtlpReceiver } from '../helpers/otlp-receiver';
+import { startOtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
 import { agentEnv, fixture, spawnAgent } from '../helpers/spawn-agent';
 
 test('a check adopted inside a request is neither parented to it nor logged in its trace', async (t) => {
@@ -28,13 +28,27 @@ test('a check adopted inside a request is neither parented to it nor logged in i
     const found = r.spans.filter((s) => /^health\.check app-(postgres|redis)$/.test(s.name));
     return found.filter((s) => s.name === 'health.check app-postgres').length >= 3 && found.some((s) => s.name === 'health.check app-redis') && found;
   }, 15_000);
+  // Each run's own client call (the pg query, the Redis PING) is found by what it is in the run's
+  // trace (not the request's, asserted first), then must be the run's child.
+  const probes: Record<string, { what: string; match: (s: ReceivedSpan) => boolean }> = {
+    'health.check app-postgres': { what: 'pg query SELECT 1', match: (s) => s.attributes['db.system.name'] === 'postgresql' && s.attributes['db.query.text'] === 'SELECT 1' },
+    'health.check app-redis': { what: 'ioredis PING', match: (s) => s.attributes['db.system.name'] === 'redis' && s.attributes['db.operation.name'] === 'ping' },
+  };
+  const probeOf = (run: ReceivedSpan) => receiver.spans.find((s) => s.traceId === run.traceId && s.kind === 3 && probes[run.name].match(s));
+  await receiver.waitFor((r) => runs.every(probeOf) && r, 5_000).catch(() => undefined); // Bounded: what is missing fails below, by name.
   for (const run of runs) {
     assert.equal(run.parentSpanId, '', `${run.name} is a root span`);
     assert.notEqual(run.traceId, request.traceId, `${run.name} is not in the request's trace`);
-    for (const child of receiver.spans.filter((s) => s.parentSpanId === run.spanId)) assert.equal(child.traceId, run.traceId, 'the ping is the run\'s child');
+    const probe = probeOf(run);
+    const trace = receiver.spans.filter((s) => s.traceId === run.traceId).map((s) => `${s.name} (kind ${s.kind})`);
+    assert.ok(probe, `no CLIENT span for the ${probes[run.name].what} of ${run.name} in the run's trace (which is not the request's); it holds [${trace.join(', ')}]`);
+    assert.equal(probe.parentSpanId, run.spanId, `the ${probes[run.name].what} of ${run.name} is the run's child`);
   }
   const inRequest = receiver.spans.filter((s) => s.traceId === request.traceId);
   assert.deepEqual(inRequest.filter((s) => s.scope.name === 'vigil-agent' || s.name.startsWith('health.check')).map((s) => s.name), [], 'no span of the agent in the request');
+  // The application never pings: a PING in its trace is the agent's (a command queued while the
+  // client connected is sent again, by ioredis, in the context of the connection's opener).
+  assert.deepEqual(inRequest.filter((s) => s.attributes['db.operation.name'] === 'ping').map((s) => s.name), [], "the agent's PING is not in the request");
 
   for (const kind of ['postgres pool', 'redis client']) {
     const record = await receiver.waitFor((r) => r.logs.find((l) => typeof l.body === 'string' && l.body.startsWith(`checking the application's own ${kind}`)));
