@@ -33,8 +33,9 @@ function render({ m, command, options, results }) {
     '',
     ...section(`Startup: spawn → first HTTP answer, and peak RSS (${options.startupRuns} interleaved runs per variant and fixture)`,
       `node bench/startup.mjs --runs ${options.startupRuns} --fixture all`, startup.toMarkdown(results.startup),
-      ['Fixtures `bench/fixtures/hello.js` (smallest `node:http` service) and `bench/fixtures/express-app.js` (express 4, pg Pool, ioredis client and pino created at start; ' +
-        'its `GET /` does one pg query, one Redis GET, one pino line to /dev/null and one `fetch()` to a downstream server the bench runs on 127.0.0.1), measured in the same run, ' +
+      ['Fixtures `bench/fixtures/hello.js` (smallest `node:http` service), `bench/fixtures/express-app.js` (express 4, pg Pool, ioredis client and pino created at start; ' +
+        'its `GET /` does one pg query, one Redis GET, one pino line to /dev/null and one `fetch()` to a downstream server the bench runs on 127.0.0.1) and ' +
+        '`bench/fixtures/hello-esm.mjs` (hello as an ES module, the agents preloaded with `--import`), measured in the same run, ' +
         'variants and fixtures interleaved. Time from `spawn()` until the first `GET /` answered with 200 (polled as soon as the port is printed); ' +
         'peak RSS = `VmHWM` from `/proc/<pid>/status` right after that answer. Medians and p90 per variant; Δ and ratio of medians vs bare node.', '']),
     ...(results.startupFlagged ? section(`Startup with a V8 flag: \`NODE_OPTIONS=${options.flaggedNodeOptions}\` (${options.startupRuns} interleaved runs per variant)`,
@@ -76,7 +77,7 @@ if (isMain(import.meta.url)) {
   const m = machine();
   const results = {};
   progress('=== startup ===');
-  results.startup = await startup.run({ runs: options.startupRuns, fixtures: ['hello', 'express-app'] });
+  results.startup = await startup.run({ runs: options.startupRuns });
   if (options.flaggedNodeOptions !== 'none') {
     progress(`=== startup with NODE_OPTIONS=${options.flaggedNodeOptions} ===`);
     results.startupFlagged = await startup.run({ runs: options.startupRuns, fixtures: ['hello'], variants: ['bare', 'vigil'], nodeOptions: options.flaggedNodeOptions });
