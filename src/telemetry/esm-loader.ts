@@ -50,10 +50,10 @@ export function Hook(modules: string[] | null, options: { internals?: boolean } 
 }
 
 /**
- * Calls `onImport` at the first import of each of `packages` that no `require` saw (a pure ES
- * module package). It runs after the package has been evaluated but before its importer gets it:
- * hooks that `onImport` adds (an instrumentation it enables) are given this import too, which
- * IITM alone would not do.
+ * Calls `onImport` with the package of every module the loader wraps (those of the include list),
+ * to start what no `require` brought in: a pure ES module package. It runs once the module has
+ * been evaluated, before its importer gets it; hooks that `onImport` adds (an instrumentation it
+ * enables) are given this import too, which IITM alone would not do.
  */
 export function watchFirstImports(onImport: (name: string, namespace: unknown, baseDir: string | undefined) => void): { stop(): void } {
   if (!active) return { stop: () => undefined };

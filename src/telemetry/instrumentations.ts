@@ -97,7 +97,7 @@ export function createInstrumentations(
     failed.add(instrumentation);
     logger.warn({ code: 'VIGIL_ERR_INSTRUMENTATION', instrumentation, err: errorMessage(error) }, `instrumentation ${instrumentation} ${what}; going on without it`);
   };
-  guardPatches((instrumentation, error) => fail(instrumentation, error, 'could not patch a module it loaded'));
+  guardPatches((instrumentation, error) => fail(instrumentation.replace(/^@opentelemetry\/instrumentation-/, ''), error, 'could not patch a module it loaded'));
   const started: (() => void)[] = [];
   let stopped = false;
   const start = (row: (typeof INSTRUMENTATIONS)[number]) => {
