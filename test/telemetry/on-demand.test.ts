@@ -36,6 +36,9 @@ test('each row names exactly the packages its instrumentation patches', () => {
       const defined = instrumentation.getModuleDefinitions().map((d) => d.name);
       // undici and fastify patch nothing (diagnostics channels): the row names the package that brings them in.
       if (defined.length || !['undici', 'fastify'].includes(row.name)) assert.deepEqual([...row.packages].sort(), [...new Set(defined)].sort(), row.name);
+      // Subpaths an application imports (the ESM loader wraps by specifier) are files it patches.
+      const files = instrumentation.getModuleDefinitions().flatMap((d) => (d.files ?? []).map((f) => f.name.replace(/\.js$/, '')));
+      for (const specifier of row.esmSpecifiers ?? []) assert.ok(files.includes(specifier), `${row.name}: ${specifier} is a file it patches`);
     } finally {
       instrumentation.disable();
     }
@@ -138,6 +141,20 @@ test('a worker thread is traced, but opens no second probe server and runs no ch
     assert.equal(app.stderr.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('listening')).length, 1, app.text());
     const client = await receiver.waitFor((r) => r.spans.find((s) => s.kind === 3 && String(s.attributes['url.full']).endsWith('/from-worker')));
     assert.ok(receiver.spans.some((s) => s.kind === 2 && s.traceId === client.traceId), "the worker's request reached the main thread's server in one trace");
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('a package loaded before start() from code is traced from its next require', async () => {
+  const receiver = await startOtlpReceiver();
+  try {
+    const app = spawnAgent(fixture('late-start.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'late-start', VIGIL_INDEX: join(ROOT, 'dist', 'index.js') }), [], 'none');
+    assert.equal((await app.exited).code, 0, app.text());
+    assert.equal(app.stdout.find((l) => l.fixture === 'done')?.same, true);
+    const server = await receiver.waitFor((r) => r.spans.find((s) => s.kind === 2 && s.resource['service.name'] === 'late-start'));
+    assert.equal(server.name, 'GET /late/:id');
+    assert.equal(server.attributes['http.route'], '/late/:id');
   } finally {
     await receiver.close();
   }
