@@ -66,3 +66,9 @@ for (const preload of ['--import', '--require'] as const) {
     assert.ok(spans.some((s) => s.parentSpanId === server.spanId && s.name === 'get' && (s.attributes['db.system'] ?? s.attributes['db.system.name']) === 'redis'), `the ioredis GET is its child; got ${spans.map((s) => s.name).join(', ')}`);
   });
 }
+
+test('an export timeout longer than a timer can hold prints no Node warning on the host stderr', async () => {
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_TIMEOUT: String(2 ** 31) }));
+  assert.equal((await job.exited).code, 0, job.text());
+  assert.doesNotMatch(job.text(), /TimeoutOverflowWarning/);
+});

@@ -31,6 +31,11 @@ function integer(fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): 
   };
 }
 
+/** Milliseconds, bounded to what a Node timer can hold. */
+function duration(fallback: number, min: number): Spec<number> {
+  return integer(fallback, min, MAX_TIMER_MS);
+}
+
 function ratio(fallback: number): Spec<number> {
   return {
     fallback,
@@ -89,9 +94,9 @@ export const ENV_TABLE = {
   VIGIL_PORT: integer(9000, 0, 65535),
   VIGIL_HOST: text('0.0.0.0'),
   VIGIL_CONFIG: text(),
-  VIGIL_CHECK_INTERVAL_MS: integer(10_000, 100, MAX_TIMER_MS),
+  VIGIL_CHECK_INTERVAL_MS: duration(10_000, 100),
   // 0: derived from the interval.
-  VIGIL_CHECK_TIMEOUT_MS: integer(0, 0, MAX_TIMER_MS),
+  VIGIL_CHECK_TIMEOUT_MS: duration(0, 0),
   VIGIL_SHUTDOWN_DELAY_MS: integer(0, 0, 600_000),
   VIGIL_FLUSH_TIMEOUT_MS: integer(1_000, 0, 60_000),
   VIGIL_DETAILS: oneOf<DetailLevel>('always', ['always', 'never', 'token']),
@@ -113,15 +118,15 @@ export const ENV_TABLE = {
   OTEL_TRACES_EXPORTER: exporterList(),
   OTEL_METRICS_EXPORTER: exporterList(),
   OTEL_LOGS_EXPORTER: exporterList(),
-  OTEL_METRIC_EXPORT_INTERVAL: integer(60_000, 100),
-  OTEL_METRIC_EXPORT_TIMEOUT: integer(30_000, 100),
+  OTEL_METRIC_EXPORT_INTERVAL: duration(60_000, 100),
+  OTEL_METRIC_EXPORT_TIMEOUT: duration(30_000, 100),
   // The SDK's batch processors read no variables themselves in this version: these are passed on.
-  OTEL_BSP_SCHEDULE_DELAY: integer(5_000, 0),
-  OTEL_BSP_EXPORT_TIMEOUT: integer(30_000, 0),
+  OTEL_BSP_SCHEDULE_DELAY: duration(5_000, 0),
+  OTEL_BSP_EXPORT_TIMEOUT: duration(30_000, 0),
   OTEL_BSP_MAX_QUEUE_SIZE: integer(2_048, 1),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(512, 1),
-  OTEL_BLRP_SCHEDULE_DELAY: integer(1_000, 0),
-  OTEL_BLRP_EXPORT_TIMEOUT: integer(30_000, 0),
+  OTEL_BLRP_SCHEDULE_DELAY: duration(1_000, 0),
+  OTEL_BLRP_EXPORT_TIMEOUT: duration(30_000, 0),
   OTEL_BLRP_MAX_QUEUE_SIZE: integer(2_048, 1),
   OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: integer(512, 1),
   OTEL_TRACES_SAMPLER: oneOf<SamplerName>('parentbased_always_on', [
@@ -157,13 +162,18 @@ export function readEnv(env: NodeJS.ProcessEnv): { values: EnvValues; problems: 
       values[name] = spec.fallback;
       problems.push({
         variable: name,
-        message: `${name}=${JSON.stringify(raw)} is not ${spec.expected}; using the default ${JSON.stringify(spec.fallback)}`,
+        message: `${name}=${JSON.stringify(shown(raw))} is not ${spec.expected}; using the default ${JSON.stringify(spec.fallback)}`,
       });
     } else {
       values[name] = parsed;
     }
   }
   return { values: values as EnvValues, problems };
+}
+
+/** A value as a line can show it: a long one cut, with its length. */
+function shown(raw: string): string {
+  return raw.length <= 64 ? raw : `${raw.slice(0, 64)}… (${raw.length} characters)`;
 }
 
 /** True when the agent must not start at all; read before anything heavy is loaded. */

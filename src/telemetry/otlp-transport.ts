@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../config/env';
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import type { Agent, ClientRequest } from 'node:http';
 
@@ -72,7 +73,9 @@ export class UnrefHttpTransport implements IExporterTransport {
       });
       this.inFlight.add(req);
       req.on('socket', (socket) => socket.unref());
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      // OTEL_EXPORTER_OTLP_TIMEOUT is read by OpenTelemetry itself: bounded here to what a timer holds.
+      const bounded = Math.min(timeoutMs, MAX_TIMER_MS);
+      req.setTimeout(bounded, () => req.destroy(new Error(`no answer within ${bounded} ms`)));
       req.on('error', (error: NodeJS.ErrnoException) => {
         const transient = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'].includes(error.code ?? '');
         resolve(transient ? { status: 'retryable', error } : { status: 'failure', error });

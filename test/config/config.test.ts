@@ -130,3 +130,17 @@ test('an unreadable file is one problem, and the defaults apply', () => {
   assert.match(problems[0].message, /cannot read .*missing\.yaml/);
   assert.equal(config.port, 9000);
 });
+
+test('durations are bounded to what a Node timer holds; a long bad value is shown cut, in one problem', () => {
+  const tooLong = String(2 ** 31);
+  for (const variable of ['OTEL_METRIC_EXPORT_INTERVAL', 'OTEL_METRIC_EXPORT_TIMEOUT', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_BLRP_SCHEDULE_DELAY', 'OTEL_BLRP_EXPORT_TIMEOUT', 'VIGIL_CHECK_INTERVAL_MS', 'VIGIL_CHECK_TIMEOUT_MS']) {
+    const { values, problems } = readEnv({ [variable]: tooLong });
+    assert.deepEqual(problems.map((p) => p.variable), [variable]);
+    assert.ok((values as Record<string, unknown>)[variable] as number < 2 ** 31, `${variable} falls back to its default`);
+    assert.equal(readEnv({ [variable]: String(2 ** 31 - 1) }).problems.length, 0, `${variable} takes the longest timer`);
+  }
+  const { problems } = readEnv({ OTEL_TRACES_SAMPLER: 'x'.repeat(100_000) });
+  assert.equal(problems.length, 1);
+  assert.ok(problems[0].message.length < 300, 'the value is not echoed whole');
+  assert.match(problems[0].message, /100000 characters/);
+});
