@@ -63,7 +63,8 @@ export class Agent {
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
         this.telemetry = startTelemetry(config.env, env, this.logger, (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server));
-        this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
+        // The process's health is the main thread's to report, once.
+        if (!this.isChildOfAgent) this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
         agentLogger.forwardTo(forwardToOpenTelemetry());
       } catch (error) {
         this.logger.error({ code: 'VIGIL_ERR_TELEMETRY_START', err: errorMessage(error) }, 'OpenTelemetry could not be started; going on without exporting telemetry');

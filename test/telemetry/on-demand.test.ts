@@ -141,6 +141,13 @@ test('a worker thread is traced, but opens no second probe server and runs no ch
     assert.equal(app.stderr.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('listening')).length, 1, app.text());
     const client = await receiver.waitFor((r) => r.spans.find((s) => s.kind === 3 && String(s.attributes['url.full']).endsWith('/from-worker')));
     assert.ok(receiver.spans.some((s) => s.kind === 2 && s.traceId === client.traceId), "the worker's request reached the main thread's server in one trace");
+    // Health metrics come from the main thread alone (each thread's agent has its own instance id).
+    const worker = receiver.metrics.filter((m) => m.name === 'http.client.request.duration');
+    assert.ok(worker.length > 0, 'the worker exports its own telemetry');
+    const workerInstance = worker[0].resource['service.instance.id'];
+    const health = receiver.metrics.filter((m) => m.name === 'health.status');
+    assert.ok(health.length > 0, 'the main thread reports health');
+    assert.deepEqual(health.filter((m) => m.resource['service.instance.id'] === workerInstance), [], 'no health.status from the worker');
   } finally {
     await receiver.close();
   }
