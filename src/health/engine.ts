@@ -136,11 +136,12 @@ export class HealthEngine {
     let status = worst(checks.filter((c) => group !== 'live' || c.runs > 0).map((c) => c.status));
     if (group === 'ready' && this.shuttingDown) status = 'fail';
     if (group === 'startup') {
-      // Startup latches: once every startup check has succeeded once, it stays done.
-      this.startupComplete ||= [...this.entries.values()]
-        .filter((e) => e.options.groups.includes('startup'))
-        .every((e) => e.everPassed);
-      status = this.startupComplete ? 'pass' : 'fail';
+      // Startup latches: once every startup check has succeeded once, it stays done. With none
+      // registered yet it passes without latching: a check the application registers later
+      // (from code, after the first probe) still gates startup.
+      const startup = [...this.entries.values()].filter((e) => e.options.groups.includes('startup'));
+      this.startupComplete ||= startup.length > 0 && startup.every((e) => e.everPassed);
+      status = this.startupComplete || startup.length === 0 ? 'pass' : 'fail';
     }
     return { status, checks };
   }

@@ -203,3 +203,17 @@ test('a check result with a BigInt, a circular object or a non-string output can
   assert.equal(health.body.checks.odd[0].observedValue, '12');
   assert.equal(health.body.checks.odd[0].output, '42');
 });
+
+test('/health/startup asked before any startup check exists passes, but a check registered later still gates it', async (t) => {
+  const engine = engineFor(t);
+  engine.register({ name: 'loop', fn: () => true, options: {} }, options({ groups: ['live'] }));
+  engine.start();
+  const port = await serve(t, engine);
+  assert.equal((await probe(port, '/health/startup')).status, 200, 'nothing to wait for');
+  let ready = false;
+  engine.register({ name: 'migrations', fn: () => ready, options: {} }, options());
+  await runsOf(engine, 'migrations', 1);
+  assert.equal((await probe(port, '/health/startup')).status, 503, 'the late startup check has not passed');
+  ready = true;
+  await eventually(async () => (await probe(port, '/health/startup')).status === 200, 5_000, 'startup 200');
+});
