@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
-import { errorMessage, redact } from '../util/redact';
+import { errorMessage, redact, REDACTION_WINDOW } from '../util/redact';
 import { toResult } from './status';
 import type { CheckDefinition, CheckResult } from './types';
 
@@ -52,14 +52,22 @@ export async function runCheck(check: CheckDefinition, timeoutMs: number): Promi
   return { result, durationMs: performance.now() - started, traceId, spanId, abandoned };
 }
 
+/** The longest output kept: every probe body, log line and span carries it. */
+export const MAX_OUTPUT = 4_096;
+
 /** Calls the check function; whatever it throws becomes a fail result with a redacted reason. */
 async function invoke(check: CheckDefinition, signal: AbortSignal): Promise<CheckResult> {
   try {
     const result = toResult(await check.fn(signal));
-    return result.output ? { ...result, output: redact(result.output) } : result;
+    return result.output ? { ...result, output: cut(redact(result.output.slice(0, REDACTION_WINDOW)), result.output.length) } : result;
   } catch (error) {
-    return { status: 'fail', output: errorMessage(error) };
+    return { status: 'fail', output: cut(errorMessage(error)) };
   }
+}
+
+/** `text` within MAX_OUTPUT, saying how long the original was when it had to be cut. */
+function cut(text: string, length = text.length): string {
+  return length <= MAX_OUTPUT && text.length <= MAX_OUTPUT ? text : `${text.slice(0, MAX_OUTPUT)}… (cut from ${length} characters)`;
 }
 
 function endSpan(span: Span, result: CheckResult): void {

@@ -59,11 +59,22 @@ export function redact(text: string): string {
 
 /** Message of anything thrown, redacted, on one line. An AggregateError (IPv4 and IPv6 both refused) gives its parts. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    return redact([...new Set(error.errors.map((e) => errorMessage(e)))].join('; '));
+  try {
+    if (error instanceof AggregateError && error.errors.length > 0) {
+      return redact([...new Set(error.errors.map((e) => errorMessage(e)))].join('; '));
+    }
+    const raw = error instanceof Error ? error.message || error.name : String(error);
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    const text = code && !raw.includes(code) ? `${code}: ${raw}` : raw;
+    return redact(String(text).slice(0, REDACTION_WINDOW).replace(/\s+/g, ' ').trim() || 'unknown error');
+  } catch {
+    // A thrown value whose text cannot be had (a Proxy, a throwing toString): the run still fails, with this.
+    return 'an error that cannot be shown as text';
   }
-  const raw = error instanceof Error ? error.message || error.name : String(error);
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const text = code && !raw.includes(code) ? `${code}: ${raw}` : raw;
-  return redact(text.replace(/\s+/g, ' ').trim() || 'unknown error');
 }
+
+/**
+ * How much of a long text is redacted before it is cut to what is kept: wide enough that any
+ * secret that starts in the kept part is seen whole by the redaction rules.
+ */
+export const REDACTION_WINDOW = 65_536;

@@ -129,3 +129,32 @@ function overlapCounter(ms: number) {
   }, { calls: 0, most: 0 });
   return fn;
 }
+
+test('a check that rejects with a value whose text cannot be had still completes as fail, and runs again', async (t) => {
+  const engine = engineFor(t);
+  const hostile = new Proxy({}, {
+    get() { throw new Error('no property of mine can be read'); },
+    getPrototypeOf() { throw new Error('nor my prototype'); },
+  });
+  engine.register({ name: 'hostile', fn: () => Promise.reject(hostile), options: {} }, options());
+  engine.start();
+  await runsOf(engine, 'hostile', 2);
+  const [snapshot] = engine.snapshot();
+  assert.equal(snapshot.status, 'fail');
+  assert.equal(snapshot.output, 'an error that cannot be shown as text');
+});
+
+test('a huge output is kept cut, with its length, and redacted in what is kept', async (t) => {
+  const engine = engineFor(t);
+  const output = `postgres://app:Sup3rSecret@db:5432/app ${'x'.repeat(50 * 1024 * 1024)}`;
+  engine.register({ name: 'chatty', fn: () => ({ status: 'warn', output }), options: {} }, options());
+  engine.register({ name: 'thrower', fn: () => { throw new Error(output); }, options: {} }, options());
+  engine.start();
+  await runsOf(engine, 'chatty', 1);
+  await runsOf(engine, 'thrower', 1);
+  for (const snapshot of engine.snapshot()) {
+    assert.ok(snapshot.output!.length < 4_200, `${snapshot.name}: ${snapshot.output!.length} characters kept`);
+    assert.doesNotMatch(snapshot.output!, /Sup3rSecret/);
+  }
+  assert.match(engine.snapshot().find((s) => s.name === 'chatty')!.output!, new RegExp(`cut from ${output.length} characters`));
+});
