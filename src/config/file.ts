@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { ConfigProblem } from './env';
 import { fileSchema, type FileConfig } from './file-schema';
+
+/** Far more than any real configuration needs. */
+const MAX_FILE_BYTES = 1024 * 1024;
 
 type Issue = { path: PropertyKey[]; message: string; code: string; keys?: string[] };
 
@@ -11,17 +14,28 @@ type Issue = { path: PropertyKey[]; message: string; code: string; keys?: string
  */
 export function readConfigFile(path: string): { file: FileConfig; problems: ConfigProblem[] } {
   let data: unknown;
+  const problems: ConfigProblem[] = [];
   try {
+    // A FIFO would block start-up forever, a device (/dev/zero) would fill the memory: a regular
+    // file of a sane size only (stat opens nothing).
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.size > MAX_FILE_BYTES) throw new Error(`${stat.size} bytes, more than the ${MAX_FILE_BYTES} a configuration file may have`);
     const source = readFileSync(path, 'utf8');
-    // The YAML parser is loaded only when a file needs it.
-    data = ['.yaml', '.yml'].includes(extname(path).toLowerCase())
-      ? (require('yaml') as typeof import('yaml')).parse(source)
-      : JSON.parse(source);
+    if (['.yaml', '.yml'].includes(extname(path).toLowerCase())) {
+      // The YAML parser is loaded only when a file needs it; its warnings are problems of ours,
+      // not process warnings on the host's stderr.
+      const document = (require('yaml') as typeof import('yaml')).parseDocument(source, { logLevel: 'silent' });
+      if (document.errors.length) throw document.errors[0];
+      for (const warning of document.warnings) problems.push(problem(`${path}: ${warning.message.split('\n')[0]}`));
+      data = document.toJS();
+    } else {
+      data = JSON.parse(source);
+    }
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     return { file: {}, problems: [problem(`cannot read ${path}: ${reason}; the file is ignored`)] };
   }
-  const problems: ConfigProblem[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
     const parsed = fileSchema.safeParse(data ?? {});
     if (parsed.success) return { file: parsed.data, problems };

@@ -1,12 +1,14 @@
 // Configuration: one typed table of variables, a validated file, and clear problems that name
 // what is wrong while the rest goes on with defaults.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { readEnv } from '../../src/config/env';
+import { agentEnv, fixture, spawnAgent } from '../helpers/spawn-agent';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
 const file = (name: string, text: string) => {
@@ -143,4 +145,40 @@ test('durations are bounded to what a Node timer holds; a long bad value is show
   assert.equal(problems.length, 1);
   assert.ok(problems[0].message.length < 300, 'the value is not echoed whole');
   assert.match(problems[0].message, /100000 characters/);
+});
+
+test('VIGIL_CONFIG of more than a configuration file may hold is refused before it is read', () => {
+  const huge = file('huge.json', `{"checks":[]${' '.repeat(2 * 1024 * 1024)}}`);
+  const { config, problems } = loadConfig({ VIGIL_CONFIG: huge });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0].message, /more than the \d+ a configuration file may have/);
+  assert.equal(config.port, 9000, 'the defaults apply');
+});
+
+test('VIGIL_CONFIG naming a FIFO or a device: the program starts and runs, with one line (each in a process of its own: a read would block or fill the memory)', async (t) => {
+  const fifo = join(dir, 'config.fifo');
+  execFileSync('mkfifo', [fifo]);
+  await Promise.all([fifo, '/dev/zero'].map(async (path) => {
+    const job = spawnAgent(fixture('short-job.js'), agentEnv({ VIGIL_CONFIG: path, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }));
+    t.after(() => job.kill());
+    const line = await job.waitForLine('stderr', (l) => l.code === 'VIGIL_ERR_CONFIG_FILE');
+    assert.match(String(line.msg), /not a regular file/);
+    assert.equal((await job.exited).code, 0);
+  }));
+});
+
+test('a YAML warning is a problem of the configuration, not a process warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    const path = file('warn.yaml', '%FOO bar\n---\nchecks: []\n');
+    const { problems } = loadConfig({ VIGIL_CONFIG: path });
+    assert.ok(problems.some((p) => p.variable === 'VIGIL_CONFIG' && /FOO/.test(p.message)), JSON.stringify(problems));
+    // process.emitWarning tells its listeners on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
 });
