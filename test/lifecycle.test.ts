@@ -150,14 +150,14 @@ test('SIGTERM with signal-exit loaded (execa, ora, ...): its cleanup runs and th
   }
 });
 
-test('a short program exits while its dependencies accept connections and never answer', async () => {
+for (const redisScheme of ['redis', 'rediss'] as const) test(`a short program exits while its dependencies accept connections and never answer (${redisScheme}: a TLS handshake that never ends)`, async () => {
   const silent = await startSilentServer();
   try {
     const url = (scheme: string) => `${scheme}://guest:guest@127.0.0.1:${silent.port}`;
     const job = spawnAgent(fixture('short-job.js'), agentEnv({
       OTEL_SDK_DISABLED: 'true',
       VIGIL_POSTGRES_URL: url('postgres'),
-      VIGIL_REDIS_URL: url('redis'),
+      VIGIL_REDIS_URL: url(redisScheme),
       VIGIL_AMQP_URL: url('amqp'),
       VIGIL_TCP_CHECKS: `db=127.0.0.1:${silent.port}`,
       VIGIL_HTTP_CHECKS: `api=${url('http')}/health`,

@@ -75,7 +75,11 @@ export function createRedisCheck(config: RedisCheckOptions): CheckDefinition {
       throw cause ?? new Error(`connection to ${target} lost`);
     }
     try {
-      await redis.connect();
+      const connecting = redis.connect();
+      // ioredis creates its socket a tick later and lets go of it only at 'connect', which a TLS
+      // server that never finishes its handshake never gives: unref it as soon as it exists.
+      setImmediate(() => unref(redis.stream));
+      await connecting;
     } catch (error) {
       throw cause ?? error;
     }
