@@ -72,3 +72,14 @@ test('an export timeout longer than a timer can hold prints no Node warning on t
   assert.equal((await job.exited).code, 0, job.text());
   assert.doesNotMatch(job.text(), /TimeoutOverflowWarning/);
 });
+
+test('a sampler setting gives one line at most: vigil\'s, never OpenTelemetry\'s second opinion', async () => {
+  const run = async (value: string) => {
+    const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_TRACES_SAMPLER: value }));
+    assert.equal((await job.exited).code, 0, job.text());
+    return job.stderr.filter((l) => /OTEL_TRACES_SAMPLER/.test(String(l.msg)));
+  };
+  const [accepted, bad] = await Promise.all([run('ALWAYS_ON'), run('bogus')]);
+  assert.deepEqual(accepted, [], 'ALWAYS_ON is accepted (any case), so nothing is said');
+  assert.deepEqual(bad.map((l) => l.code), ['VIGIL_ERR_CONFIG_VALUE']);
+});
