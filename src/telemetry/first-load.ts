@@ -43,7 +43,11 @@ export function packageRoot(file: string): { name: string; dir: string } | undef
  * package loaded before the agent started is handled at once (its next require is patched).
  * Costs one Map lookup per `require` while any watcher is left.
  */
-export function watchFirstLoads(watchers: ReadonlyMap<string, FirstLoad>): { stop(): void } {
+export function watchFirstLoads(watchers: ReadonlyMap<string, FirstLoad>): {
+  /** An ES module of package `name` that no `require` saw was imported (see esm-loader.ts). */
+  imported(name: string, namespace: unknown, where: () => string | undefined): void;
+  stop(): void;
+} {
   const pending = new Map(watchers);
   const original = loader._load;
   const fire = (name: string, watcher: FirstLoad, where: () => string | undefined, load: () => unknown) => {
@@ -72,6 +76,10 @@ export function watchFirstLoads(watchers: ReadonlyMap<string, FirstLoad>): { sto
     if (watcher) fire(name!, watcher, () => file, () => require.cache[file]?.exports);
   }
   return {
+    imported: (name, namespace, where) => {
+      const watcher = pending.get(name);
+      if (watcher) fire(name, watcher, where, () => namespace);
+    },
     stop: () => {
       pending.clear();
       if (loader._load === watching) loader._load = original;

@@ -138,13 +138,7 @@ export function createInstrumentations(
   const fetchUse = undici ? watchFirstUse(globalThis, 'fetch', () => undici.before?.()) : undefined;
   const loads = watchFirstLoads(watchers);
   // A pure ES module package is seen only by the loader, once it has been evaluated.
-  const imports = watchFirstImports((name, namespace, baseDir) => {
-    const watcher = watchers.get(name);
-    if (!watcher) return;
-    if (!watcher.after) watchers.delete(name);
-    watcher.before?.();
-    watcher.after?.(namespace, () => baseDir);
-  });
+  const imports = watchFirstImports((name, namespace, baseDir) => loads.imported(name, namespace, () => baseDir));
 
   setTimeout(() => {
     for (const row of chosen) if (DEFERRED.has(row.name)) start(row);
