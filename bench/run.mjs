@@ -1,7 +1,7 @@
 // Runs the startup, exit and probe benchmarks one after the other and writes their tables to
 // BENCHMARKS.md, with the machine, the date and the command that produced them.
 //
-//   node bench/run.mjs [--startup-runs 15] [--exit-runs 5] [--probe-requests 500] [--out BENCHMARKS.md]
+//   node bench/run.mjs [--startup-runs 15] [--exit-runs 5] [--probe-requests 500] [--attack-seconds 10] [--out BENCHMARKS.md]
 //                      [--flagged-node-options '--max-old-space-size=4096' | --flagged-node-options none]
 //
 // Only the part between the two "bench:results" markers is replaced, so notes written by hand
@@ -12,6 +12,7 @@ import { ROOT, isMain, machine, parseArgs, progress, requireBuild } from './lib.
 import * as startup from './startup.mjs';
 import * as exit from './exit.mjs';
 import * as probe from './probe.mjs';
+import * as probeAttack from './probe-attack.mjs';
 
 const BEGIN = '<!-- bench:results:begin (written by bench/run.mjs; edit outside these markers) -->';
 const END = '<!-- bench:results:end -->';
@@ -50,6 +51,11 @@ function render({ m, command, options, results }) {
       `node bench/probe.mjs --requests ${options.probeRequests}`, probe.toMarkdown(results.probe),
       ['Fixture `bench/fixtures/hanging-check.js` under `--require ./dist/register.js`; reference `bench/fixtures/plain-json.js` under bare node. ' +
         'Measured once the check has timed out at least once.', '']),
+    ...section(`Probe server under a pipelining attack (${results.probeAttack.clients} clients, ${options.attackSeconds} s per target)`,
+      `node bench/probe-attack.mjs --seconds ${options.attackSeconds}`, probeAttack.toMarkdown(results.probeAttack),
+      ['vigil: `bench/fixtures/hello.js` under `--require ./dist/register.js`, attacked on its probe port; plain: a bare `node:http` server ' +
+        'with the probe server\'s timeouts serving a body of the same size. Analysis and the figures before issue 10: ' +
+        '"Probe server under a pipelining attack (issue 10)" below.', '']),
     END,
   ].join('\n');
 }
@@ -70,7 +76,7 @@ function write(path, block) {
 }
 
 if (isMain(import.meta.url)) {
-  const options = parseArgs(process.argv.slice(2), { startupRuns: 15, exitRuns: 5, probeRequests: 500, flaggedNodeOptions: '--max-old-space-size=4096', out: 'BENCHMARKS.md' });
+  const options = parseArgs(process.argv.slice(2), { startupRuns: 15, exitRuns: 5, probeRequests: 500, attackSeconds: 10, flaggedNodeOptions: '--max-old-space-size=4096', out: 'BENCHMARKS.md' });
   requireBuild();
   const command = ['node', relative(ROOT, process.argv[1]), ...process.argv.slice(2)].join(' ');
   const started = Date.now();
@@ -86,6 +92,8 @@ if (isMain(import.meta.url)) {
   results.exit = await exit.run({ runs: options.exitRuns });
   progress('=== probe ===');
   results.probe = await probe.run({ requests: options.probeRequests });
+  progress('=== probe under a pipelining attack ===');
+  results.probeAttack = await probeAttack.run({ seconds: options.attackSeconds });
   const out = join(ROOT, options.out);
   write(out, render({ m, command, options, results }));
   // The raw samples too, for anyone who wants to look past the medians.

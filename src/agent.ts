@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { loadConfig, problemCode, type AgentConfig } from './config';
+import { SETTINGS, type SettingName } from './config/settings';
 import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
 import { HealthEngine, type CheckSnapshot, type StateChange } from './health/engine';
@@ -14,7 +15,7 @@ import { forwardToOpenTelemetry } from './telemetry/log-records';
 import { createHealthMetrics, type HealthMetrics } from './telemetry/health-metrics';
 import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/resource';
 import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
-import { errorMessage } from './util/redact';
+import { addKnownSecret, addSecretsFromHeaders, errorMessage } from './util/redact';
 
 /** Lets tests drive shutdown without killing the test runner. */
 export interface AgentHooks {
@@ -39,17 +40,29 @@ export class Agent {
   private discovery: AppClientDiscovery | undefined;
 
   /**
-   * True in a worker thread, and in a process started by one whose agent already serves probes:
-   * there the agent traces only, the probes and checks being the main thread's.
+   * Why this process traces only, leaving probes and checks to another: a worker thread (the
+   * main thread serves), a process started by one whose agent serves, or a package manager's
+   * script that is no server (`npm run build`, `npx tsc`: NODE_OPTIONS reaches them all).
    */
-  private get isChildOfAgent(): boolean {
+  private get tracesOnlyBecause(): string | undefined {
+    if (!isMainThread) return 'a worker thread: the main thread serves probes';
     const parent = this.env.VIGIL_AGENT_PID;
-    return !isMainThread || (Boolean(parent) && parent !== String(process.pid));
+    if (parent && parent !== String(process.pid)) return `started by process ${parent}, which serves probes`;
+    const script = this.env.npm_lifecycle_event;
+    if (script && !this.config.env.VIGIL_SERVE_SCRIPTS.some((pattern) => matchesScript(pattern, script))) {
+      return `package script "${script}" is not one of VIGIL_SERVE_SCRIPTS`;
+    }
+    return undefined;
+  }
+
+  private get tracesOnly(): boolean {
+    return this.tracesOnlyBecause !== undefined;
   }
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly hooks: AgentHooks = {}) {
     const { config, problems } = loadConfig(env);
     this.config = config;
+    rememberSecrets(config);
     const agentLogger = createAgentLogger(config.logLevel);
     this.logger = agentLogger.logger;
     for (const problem of problems) {
@@ -62,16 +75,16 @@ export class Agent {
     });
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
-        this.telemetry = startTelemetry(config.env, env, this.logger, (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server));
+        this.telemetry = startTelemetry(config.env, this.logger, (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server));
         // The process's health is the main thread's to report, once.
-        if (!this.isChildOfAgent) this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
+        if (!this.tracesOnly) this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
         agentLogger.forwardTo(forwardToOpenTelemetry());
       } catch (error) {
         this.logger.error({ code: 'VIGIL_ERR_TELEMETRY_START', err: errorMessage(error) }, 'OpenTelemetry could not be started; going on without exporting telemetry');
       }
     }
-    if (config.autoChecks && !this.isChildOfAgent) this.discovery = new AppClientDiscovery((check) => this.adoptAppClient(check));
-    for (const spec of this.isChildOfAgent ? [] : config.checks) {
+    if (config.autoChecks && !this.tracesOnly) this.discovery = new AppClientDiscovery((check) => this.adoptAppClient(check));
+    for (const spec of this.tracesOnly ? [] : config.checks) {
       try {
         const check = createCheck(spec);
         this.engine.register(check, { ...spec.options, componentType: check.options.componentType });
@@ -84,10 +97,10 @@ export class Agent {
   /** Starts checks and the probe server, and takes over SIGTERM / SIGINT and the exit flush. */
   async start(): Promise<void> {
     process.on('beforeExit', this.onBeforeExit);
-    if (this.isChildOfAgent) {
+    if (this.tracesOnly) {
       // NODE_OPTIONS reaches every node process the service starts (workers, build tools):
       // they are traced, but the probes and checks belong to the process that serves them.
-      this.logger.debug({ parent: this.env.VIGIL_AGENT_PID, worker: !isMainThread }, 'the main thread or a parent process runs the probes; tracing only');
+      this.logger.debug(`tracing only: ${this.tracesOnlyBecause}`);
       return;
     }
     this.engine.start();
@@ -100,7 +113,7 @@ export class Agent {
         host: this.config.host,
         details: this.config.details,
         token: this.config.token,
-        service: serviceInfo(this.env),
+        service: serviceInfo(this.config),
         onRequest: (route, status, seconds) => this.metrics?.onProbe(route, status, seconds),
       });
       this.logger.info({ port: portOf(this.server), host: this.config.host, checks: this.engine.snapshot().map((c) => c.name), version: AGENT_VERSION }, `listening: probes on http://${this.config.host}:${portOf(this.server)}/health`);
@@ -209,12 +222,27 @@ function signalExitListeners(): number {
   return (typeof v4 === 'number' ? v4 : 0) + (typeof v3 === 'number' ? v3 : 0);
 }
 
+/** The secrets the settings hold (the token, every OTLP header value): masked wherever they appear from now on. */
+function rememberSecrets(config: AgentConfig): void {
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, { secret?: boolean }][]) {
+    const value = config.env[name];
+    if (!setting.secret) continue;
+    if (typeof value === 'string') addKnownSecret(value);
+    else addSecretsFromHeaders(value as Readonly<Record<string, string>>);
+  }
+}
+
+/** `start:*` is a prefix (`start:prod`); any other pattern is a script name. */
+function matchesScript(pattern: string, script: string): boolean {
+  return pattern.endsWith('*') ? script.startsWith(pattern.slice(0, -1)) : script === pattern;
+}
+
 /** The run a line is about, as its `trace_id` / `span_id` (also the context of its log record). */
 function runIds(traceId: string, spanId: string): { trace_id?: string; span_id?: string } {
   return traceId && !/^0+$/.test(traceId) ? { trace_id: traceId, span_id: spanId } : {};
 }
 
-function serviceInfo(env: NodeJS.ProcessEnv) {
+function serviceInfo(config: AgentConfig) {
   const pkg = applicationPackage();
-  return { serviceId: serviceName(env, pkg), version: pkg.version, description: pkg.description };
+  return { serviceId: serviceName(config.env, pkg), version: pkg.version, description: pkg.description };
 }

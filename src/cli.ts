@@ -29,7 +29,12 @@ function probe(args: string[]): void {
   const host = flag(args, 'host', '127.0.0.1');
   const timeout = Number(flag(args, 'timeout', '2000', isPositive));
   const path = kind === 'health' ? '/health' : `/health/${kind}`;
-  const req = request({ host, port, path, method: 'GET', timeout }, (res) => {
+  // The probe server tells details to loopback callers (VIGIL_DETAILS=local) and to holders of
+  // the token: one given to the process is sent, for a --host that is not loopback or for
+  // VIGIL_DETAILS=token. Only the status code is printed either way.
+  const token = process.env.VIGIL_TOKEN?.trim();
+  const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+  const req = request({ host, port, path, method: 'GET', timeout, headers }, (res) => {
     res.resume();
     process.stdout.write(`${path}: ${res.statusCode}\n`);
     process.exitCode = res.statusCode === 200 ? 0 : 1;

@@ -2,6 +2,7 @@
 // HEALTHCHECKs in images without curl) and `check` against the real local PostgreSQL and Redis.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -103,6 +104,27 @@ test('probe against a port where nothing listens: exit 1 and the error printed',
   const run = await runCli(['probe', 'live', '--port', String(port), '--timeout', '2000']);
   assert.equal(run.code, 1, where(run));
   assert.match(run.stdout, /^\/health\/live: .*ECONNREFUSED/m);
+});
+
+test('probe sends VIGIL_TOKEN as a bearer token when it is set, and no Authorization header otherwise', { timeout: KILL_AFTER_MS }, async () => {
+  const seen: (string | undefined)[] = [];
+  const server = createHttpServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.end('{"status":"pass"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = String((server.address() as { port: number }).port);
+    const withToken = await runCli(['probe', 'health', '--port', port], { VIGIL_TOKEN: 'cli-token-123' });
+    assert.equal(withToken.code, 0, where(withToken));
+    assert.match(withToken.stdout, /^\/health: 200$/m);
+    const without = await runCli(['probe', 'health', '--port', port]);
+    assert.equal(without.code, 0, where(without));
+    assert.deepEqual(seen, ['Bearer cli-token-123', undefined]);
+    assert.ok(!withToken.stdout.includes('cli-token-123') && !withToken.stderr.includes('cli-token-123'), 'the token is never printed');
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
 
 test('an unknown probe name or command exits 2 with the usage', { timeout: KILL_AFTER_MS }, async () => {

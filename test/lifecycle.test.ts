@@ -150,15 +150,22 @@ test('SIGTERM with signal-exit loaded (execa, ora, ...): its cleanup runs and th
   }
 });
 
-for (const redisScheme of ['redis', 'rediss'] as const) test(`a short program exits while its dependencies accept connections and never answer (${redisScheme}: a TLS handshake that never ends)`, async () => {
+// Plain schemes: a connection that never gets an answer; a TLS scheme: a handshake that never ends.
+const silentDependencies = [
+  { redis: 'redis', amqp: 'amqp' },
+  { redis: 'rediss', amqp: 'amqp' },
+  { redis: 'redis', amqp: 'amqps' },
+] as const;
+
+for (const schemes of silentDependencies) test(`a short program exits while its dependencies accept connections and never answer (${schemes.redis}, ${schemes.amqp})`, async () => {
   const silent = await startSilentServer();
   try {
     const url = (scheme: string) => `${scheme}://guest:guest@127.0.0.1:${silent.port}`;
     const job = spawnAgent(fixture('short-job.js'), agentEnv({
       OTEL_SDK_DISABLED: 'true',
       VIGIL_POSTGRES_URL: url('postgres'),
-      VIGIL_REDIS_URL: url(redisScheme),
-      VIGIL_AMQP_URL: url('amqp'),
+      VIGIL_REDIS_URL: url(schemes.redis),
+      VIGIL_AMQP_URL: url(schemes.amqp),
       VIGIL_TCP_CHECKS: `db=127.0.0.1:${silent.port}`,
       VIGIL_HTTP_CHECKS: `api=${url('http')}/health`,
       // Far longer than the test may take: a socket or timer held until the timeout would fail it.

@@ -1,5 +1,8 @@
 // The standard OTEL_* switches, as a user sets them, seen at a real OTLP receiver.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver';
 import { agentEnv, fixture, probe, spawnAgent } from './helpers/spawn-agent';
@@ -82,4 +85,54 @@ test('a sampler setting gives one line at most: vigil\'s, never OpenTelemetry\'s
   const [accepted, bad] = await Promise.all([run('ALWAYS_ON'), run('bogus')]);
   assert.deepEqual(accepted, [], 'ALWAYS_ON is accepted (any case), so nothing is said');
   assert.deepEqual(bad.map((l) => l.code), ['VIGIL_ERR_CONFIG_VALUE']);
+});
+
+test('start({ env }) takes every OpenTelemetry setting from that env, none from process.env', async () => {
+  const chosen = await startOtlpReceiver();
+  try {
+    const script = `require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))}).start({ env: {
+      VIGIL_PORT: '0', VIGIL_HOST: '127.0.0.1', OTEL_METRIC_EXPORT_INTERVAL: '300',
+      OTEL_EXPORTER_OTLP_ENDPOINT: ${JSON.stringify(chosen.url)},
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-tenant=from-option',
+      OTEL_SERVICE_NAME: 'from-option',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=option%20env',
+    } }); setTimeout(() => process.exit(0), 5000);`;
+    const file = join(mkdtempSync(join(tmpdir(), 'vigil-start-env-')), 'start-env.js');
+    writeFileSync(file, script);
+    const app = spawnAgent(file, agentEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=from-process',
+      OTEL_SERVICE_NAME: 'from-process',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=process',
+    }), [], 'none');
+    const before = receiver.requests.length;
+    try {
+      const metric = await chosen.waitFor((r) => r.metrics[0]);
+      assert.equal(metric.resource['service.name'], 'from-option');
+      assert.equal(metric.resource['deployment.environment.name'], 'option env');
+      assert.equal(chosen.requests[0].headers['x-tenant'], 'from-option');
+    } finally {
+      app.kill();
+      await app.exited;
+    }
+    assert.equal(receiver.requests.length, before, 'nothing went to the endpoint of process.env');
+  } finally {
+    await chosen.close();
+  }
+});
+
+test('a bad OTLP header, resource attribute or dependency URL gives one line naming the variable, no secret', async () => {
+  const app = spawnAgent(fixture('short-job.js'), agentEnv({
+    OTEL_EXPORTER_OTLP_HEADERS: 'api-key=S3cr3tValue,broken',
+    OTEL_RESOURCE_ATTRIBUTES: 'team=%zz',
+    VIGIL_POSTGRES_URL: 'postgres://app:pa#ss/word@127.0.0.1:5432/test',
+    OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none',
+  }));
+  await app.exited;
+  const problems = app.stderr.filter((l) => l.code === 'VIGIL_ERR_CONFIG_VALUE');
+  assert.deepEqual(problems.map((l) => l.variable).sort(), ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_RESOURCE_ATTRIBUTES', 'VIGIL_POSTGRES_URL']);
+  const text = JSON.stringify(app.stderr);
+  for (const secret of ['S3cr3tValue', 'pa#ss', 'ss/word']) assert.ok(!text.includes(secret), `${secret} is not shown: ${text}`);
+  assert.match(String(problems.find((l) => l.variable === 'VIGIL_POSTGRES_URL')!.msg), /postgres:\/\/\S*@127\.0\.0\.1:5432\/test/);
+  assert.ok(!app.stderr.some((l) => l.check === 'postgres'), 'no check is made of a URL that does not parse');
 });

@@ -44,3 +44,12 @@ test('without the CA the export is refused, said once per signal, and the progra
   assert.match(String(failures[0].err), /certificate/i);
   assert.ok(!receiver.spans.some((s) => s.resource['service.name'] === 'tls-no-ca'));
 });
+
+test('a CA file that cannot be read: the one line names the variable and the path', async () => {
+  const missing = join(tmpdir(), 'vigil-no-such-ca.pem');
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: missing, OTEL_SERVICE_NAME: 'tls-missing-ca' }));
+  assert.equal((await job.exited).code, 0);
+  const failures = job.stderr.filter((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces');
+  assert.equal(failures.length, 1);
+  assert.ok(String(failures[0].err).includes(`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE=${missing} cannot be read (ENOENT)`), String(failures[0].err));
+});

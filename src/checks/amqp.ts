@@ -1,5 +1,6 @@
 import type * as Amqp from 'amqplib';
 import diagnostics from 'node:diagnostics_channel';
+import net from 'node:net';
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
 import { addSecretsFromUrl, redact } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
@@ -42,9 +43,15 @@ export function createAmqpCheck(config: AmqpCheckOptions): CheckDefinition {
   // Bumped whenever the session is let go: a connection that completes after its run was
   // abandoned is closed at once instead of lingering.
   let generation = 0;
+  // The socket of the connection being opened, until amqplib hands the connection over: a run
+  // abandoned mid-handshake destroys it rather than leave it to amqplib's own (long) timeout.
+  let opening: net.Socket | undefined;
 
   function forget(): Amqp.ChannelModel | undefined {
     generation += 1;
+    // With an error, so that amqplib's pending connect rejects instead of waiting forever.
+    opening?.destroy(new Error('connection abandoned'));
+    opening = undefined;
     const last = session?.model;
     session = undefined;
     return last;
@@ -57,22 +64,22 @@ export function createAmqpCheck(config: AmqpCheckOptions): CheckDefinition {
 
   async function open(): Promise<Session> {
     const started = generation;
-    // `timeout` bounds the TCP connect and the AMQP handshake; amqplib clears it once open.
-    // amqplib keeps its socket to itself until the handshake is done, and a ref'd socket would hold
-    // a finished program while a broker never answers: unref it the moment net creates it (the
-    // connect call creates it synchronously, so only this socket is seen).
-    const unrefSocket = ({ socket }: { socket: { unref?: () => void } }) => unref(socket);
-    diagnostics.subscribe('net.client.socket', unrefSocket as (message: unknown) => void);
-    let connecting: Promise<Amqp.ChannelModel>;
-    try {
-      connecting = amqplib().connect(withoutHeartbeat(url), {
-        timeout: limit,
-        clientProperties: { connection_name: INTERNAL_CLIENT_NAME },
-      });
-    } finally {
-      diagnostics.unsubscribe('net.client.socket', unrefSocket as (message: unknown) => void);
+    const { socket, connecting } = connect(amqplib(), withoutHeartbeat(url), {
+      // `timeout` bounds the TCP connect and the AMQP handshake; amqplib clears it once open.
+      timeout: limit,
+      clientProperties: { connection_name: INTERNAL_CLIENT_NAME },
+    });
+    if (socket) {
+      // Abandoned, the socket is destroyed with an error that amqplib already reports.
+      socket.on('error', () => undefined);
+      opening = socket;
     }
-    const model = await connecting;
+    let model: Amqp.ChannelModel;
+    try {
+      model = await connecting;
+    } finally {
+      if (opening === socket) opening = undefined;
+    }
     model.on('error', () => undefined);
     model.on('close', () => {
       if (session?.model === model) drop();
@@ -153,6 +160,52 @@ function withoutHeartbeat(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * amqplib's connect, with the TCP socket under it unref'd from the start and returned: amqplib
+ * keeps its socket to itself until the handshake is done, and a ref'd socket would hold a finished
+ * program while a broker (or a TLS server) never answers. Nothing is patched: the application's
+ * own amqplib connections are left as they are.
+ */
+function connect(driver: typeof Amqp, url: string, options: Record<string, unknown>): { socket?: net.Socket; connecting: Promise<Amqp.ChannelModel> } {
+  const tcp = tlsTransport(url);
+  if (tcp) {
+    // amqps: amqplib hands its options to tls.connect, which runs TLS over a given `socket`
+    // instead of connecting one of its own (amqplib still sets host and servername, for the
+    // certificate check). The TLS socket shares this socket's handle: unref'd, it holds nothing.
+    tcp.unref();
+    return { socket: tcp, connecting: driver.connect(url, { ...options, socket: tcp }) };
+  }
+  // amqp: amqplib calls net.connect, which announces its socket synchronously on this channel,
+  // so the only socket seen is amqplib's, created within the call.
+  const made: net.Socket[] = [];
+  const seen = (message: unknown): void => {
+    made.push((message as { socket: net.Socket }).socket);
+  };
+  let connecting: Promise<Amqp.ChannelModel>;
+  diagnostics.subscribe('net.client.socket', seen);
+  try {
+    connecting = driver.connect(url, options);
+  } finally {
+    diagnostics.unsubscribe('net.client.socket', seen);
+  }
+  // Until its handle exists, net defers the unref to 'connect'; a pending connect holds the loop anyway.
+  const socket = made[0];
+  socket?.unref();
+  return socket ? { socket, connecting } : { connecting };
+}
+
+/** For an `amqps:` URL, a TCP connection to its host and port as amqplib would reach them; otherwise none. */
+function tlsTransport(url: string): net.Socket | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'amqps:') return undefined;
+  return net.connect({ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number.parseInt(parsed.port, 10) || 5671 });
 }
 
 // amqplib 2 keeps the socket as `connection.stream` (its own Connection object, not typed).

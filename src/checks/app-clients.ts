@@ -4,6 +4,7 @@ import { once, type EventEmitter } from 'node:events';
 import type { CheckFn, CheckResult } from '../health/types';
 import { admitInstrumentation } from '../telemetry/require-gate';
 import { AGENT_VERSION } from '../telemetry/resource';
+import { addPassword, addSecretsFromUrl } from '../util/redact';
 import { INTERNAL_CLIENT_NAME } from './load-driver';
 import { bounded, timed } from './run-bounded';
 
@@ -30,13 +31,35 @@ interface PgPool {
   totalCount?: number;
   idleCount?: number;
   waitingCount?: number;
+  /** pg-pool keeps the options it was built with: the client's credentials among them. */
+  options?: { password?: unknown; user?: unknown; connectionString?: unknown };
 }
 
 /** The part of an ioredis client the check uses. */
 interface RedisClient {
   ping(): Promise<string>;
   status?: string;
-  options?: { connectionName?: string };
+  options?: { connectionName?: string; password?: unknown; username?: unknown; sentinelPassword?: unknown };
+}
+
+/**
+ * The credentials a discovered client was built with become known secrets before its first
+ * connection: a server error that echoes them (and the check's reason, the spans and logs that
+ * carry it) is masked. A password given as a function (pg) is the application's to keep.
+ */
+function rememberPgSecrets(pool: PgPool): void {
+  const options = pool.options ?? {};
+  if (typeof options.connectionString === 'string') addSecretsFromUrl(options.connectionString);
+  const user = options.user ?? process.env.PGUSER;
+  addPassword(options.password, user);
+  // pg falls back to PGPASSWORD when the pool is given none.
+  if (options.password === undefined) addPassword(process.env.PGPASSWORD, user);
+}
+
+function rememberRedisSecrets(client: RedisClient): void {
+  const options = client.options ?? {};
+  addPassword(options.password, options.username);
+  addPassword(options.sentinelPassword);
 }
 
 
@@ -109,10 +132,11 @@ export class AppClientDiscovery extends InstrumentationBase {
   }
 
   protected init() {
-    const adopt = (client: object, make: () => AppClientCheck) => {
+    const adopt = (client: object, remember: () => void, make: () => AppClientCheck) => {
       if (!this.isEnabled() || this.seen.has(client)) return;
       this.seen.add(client);
       try {
+        remember();
         // Found inside the application's call (often a request's): what the agent does with it
         // from here on (the check, its schedule, its log line) is the agent's own, not the request's.
         context.with(ROOT_CONTEXT, () => this.onClient(make()));
@@ -122,12 +146,12 @@ export class AppClientDiscovery extends InstrumentationBase {
     };
     return [
       new InstrumentationNodeModuleDefinition('pg-pool', ['>=2 <4'], (Pool: Patched) => {
-        tap(exportsOf(Pool).prototype, 'connect', (pool) => adopt(pool, () => postgresCheck(new WeakRef(pool as PgPool))));
+        tap(exportsOf(Pool).prototype, 'connect', (pool) => adopt(pool, () => rememberPgSecrets(pool as PgPool), () => postgresCheck(new WeakRef(pool as PgPool))));
         return Pool;
       }),
       new InstrumentationNodeModuleDefinition('ioredis', ['>=4 <7'], (Redis: Patched) => {
         tap(exportsOf(Redis).prototype, 'sendCommand', (client) => {
-          if ((client as RedisClient).options?.connectionName !== INTERNAL_CLIENT_NAME) adopt(client, () => redisCheck(new WeakRef(client as RedisClient)));
+          if ((client as RedisClient).options?.connectionName !== INTERNAL_CLIENT_NAME) adopt(client, () => rememberRedisSecrets(client as RedisClient), () => redisCheck(new WeakRef(client as RedisClient)));
         });
         return Redis;
       }),

@@ -1,5 +1,5 @@
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
-import { addSecretsFromUrl, redact } from '../util/redact';
+import { addHeaderSecret, addSecretsFromUrl, credentialsOf, parseUrl, redact } from '../util/redact';
 import { bounded, checkError, timed, unref } from './run-bounded';
 
 export interface HttpCheckOptions extends CheckOptions {
@@ -14,6 +14,16 @@ export interface HttpCheckOptions extends CheckOptions {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** Request headers whose values are credentials, remembered as secrets. */
+const SECRET_HEADER = /authorization|cookie|token|secret|key|auth|pass/i;
+
+/** The URL as messages show it: password masked, secret query parameters masked, no fragment (it is never sent). */
+function shownUrl(target: URL): string {
+  const copy = new URL(target.href);
+  copy.hash = '';
+  if (copy.password) copy.password = '***';
+  return redact(copy.href);
+}
 
 interface Reply {
   statusCode: number;
@@ -27,19 +37,35 @@ interface Reply {
 export function createHttpCheck(config: HttpCheckOptions): CheckDefinition {
   const { name, url, expectedStatus = '2xx', bodyIncludes, headers, ...options } = config;
   addSecretsFromUrl(url);
-  const shown = redact(url);
+  for (const [header, value] of Object.entries(headers ?? {})) if (SECRET_HEADER.test(header)) addHeaderSecret(value);
+  // Parsed, never glued: a raw `#`, `?` or `@` in the password is read as the writer meant it
+  // (see parseUrl), and the request is made from the parts, credentials apart.
+  const target = parseUrl(url);
+  if (!target || (target.protocol !== 'http:' && target.protocol !== 'https:') || !target.hostname) {
+    // Not echoed: what cannot be parsed cannot be redacted reliably either.
+    throw new Error('its URL is not a valid http(s) URL (a "/" in a password must be written %2F)');
+  }
+  const shown = shownUrl(target);
+  const { username, password } = credentialsOf(target);
+  const request = {
+    protocol: target.protocol,
+    hostname: target.hostname.replace(/^\[|\]$/g, ''),
+    ...(target.port ? { port: Number(target.port) } : {}),
+    path: `${target.pathname}${target.search}`,
+    ...(username || password ? { auth: `${username}:${password}` } : {}),
+  };
   const expected = expectedStatus === '2xx' ? '2xx' : expectedStatus.join(', ');
   const accepts = (code: number): boolean =>
     expectedStatus === '2xx' ? code >= 200 && code < 300 : expectedStatus.includes(code);
   // A pooled socket would outlive the run; keepAlive off closes it with the response.
   // Required here, after the instrumentation hooks are in place, and https only when needed (tls is costly to load).
-  const transport = (url.startsWith('https:') ? require('node:https') : require('node:http')) as typeof import('node:http');
+  const transport = (target.protocol === 'https:' ? require('node:https') : require('node:http')) as typeof import('node:http');
   const agent = new transport.Agent({ keepAlive: false });
 
   // `signal` makes node:http destroy the request and its socket when the run is abandoned.
   function get(signal: AbortSignal): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
-      const request = transport.get(url, { agent, headers, signal }, (response) => {
+      const outgoing = transport.get({ ...request, agent, headers, signal }, (response) => {
         const statusCode = response.statusCode ?? 0;
         if (bodyIncludes === undefined) {
           // Nothing to read: dropping the body spares an endless or huge response.
@@ -61,8 +87,8 @@ export function createHttpCheck(config: HttpCheckOptions): CheckDefinition {
         response.on('end', finish);
         response.on('error', reject);
       });
-      request.on('socket', unref);
-      request.on('error', reject);
+      outgoing.on('socket', unref);
+      outgoing.on('error', reject);
     });
   }
 

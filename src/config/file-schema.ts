@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { MAX_TIMER_MS } from './env';
+import { MAX_TIMER_MS, type Kind } from './kinds';
+import { FILE_KEYS, SETTINGS } from './settings';
 
 // The schema of the VIGIL_CONFIG file. Strict objects: an unknown key is reported by name
 // rather than silently ignored (a typo such as `intervalMS` must not pass for a setting).
@@ -40,19 +41,24 @@ const checkEntry = z.strictObject({
   utilizationWarn: ratio.optional(),
 });
 
+/**
+ * Top-level keys are the settings table's file keys, each checked by the setting's own kind:
+ * the file accepts exactly what the environment does.
+ */
+const settingKeys = Object.fromEntries([...FILE_KEYS].map(([key, name]) => {
+  const setting: Kind<unknown> = SETTINGS[name];
+  return [key, z.unknown().transform((value, ctx) => {
+    const accepted = setting.accept(value);
+    if (accepted === undefined) ctx.addIssue({ code: 'custom', message: `is not ${setting.expected} (as ${name})` });
+    return accepted;
+  }).optional()];
+}));
+
 export const fileSchema = z.strictObject({
-  port: z.number().int().min(0).max(65535).optional(),
-  host: z.string().min(1).optional(),
-  intervalMs: ms.min(100).optional(),
-  timeoutMs: ms.min(1).optional(),
-  shutdownDelayMs: ms.optional(),
-  flushTimeoutMs: ms.optional(),
-  details: z.enum(['always', 'never', 'token']).optional(),
-  token: z.string().min(1).optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  autoChecks: z.boolean().optional(),
+  ...settingKeys,
   checks: z.record(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'check names use letters, digits and _ . : -'), checkEntry).optional(),
 });
 
-export type FileConfig = z.infer<typeof fileSchema>;
+/** Setting values by file key, and the checks. */
+export type FileConfig = Partial<Record<string, unknown>> & { checks?: Record<string, CheckEntry> };
 export type CheckEntry = z.infer<typeof checkEntry>;

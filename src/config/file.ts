@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { ConfigProblem } from './env';
+import type { ConfigProblem } from './settings';
 import { fileSchema, type FileConfig } from './file-schema';
 
 /** Far more than any real configuration needs. */
@@ -38,7 +38,7 @@ export function readConfigFile(path: string): { file: FileConfig; problems: Conf
   }
   for (let attempt = 0; attempt < 5; attempt++) {
     const parsed = fileSchema.safeParse(data ?? {});
-    if (parsed.success) return { file: parsed.data, problems };
+    if (parsed.success) return { file: parsed.data as FileConfig, problems };
     for (const issue of parsed.error.issues as Issue[]) {
       const where = issue.path.map(String);
       if (issue.code === 'unrecognized_keys' && issue.keys) {

@@ -1,6 +1,7 @@
 import type { CheckOptions, Group } from '../health/types';
 import { redact } from '../util/redact';
-import { readEnv, type ConfigProblem, type DetailLevel, type EnvValues, type LogLevel } from './env';
+import { url, withoutCredentials } from './kinds';
+import { readSettings, SETTINGS, type ConfigProblem, type DetailLevel, type LogLevel, type Settings } from './settings';
 import type { CheckEntry, CheckKind, FileConfig } from './file-schema';
 
 /** The catalogue code a configuration problem is logged with. */
@@ -32,7 +33,7 @@ export interface AgentConfig {
   logLevel: LogLevel;
   autoChecks: boolean;
   checks: readonly CheckSpec[];
-  env: Readonly<EnvValues>;
+  env: Readonly<Settings>;
 }
 
 const DEPENDENCY: Partial<CheckOptions> = { groups: ['ready', 'startup'], critical: true };
@@ -53,26 +54,28 @@ const KIND_DEFAULTS: Record<CheckKind, { options: Partial<CheckOptions>; setting
   heap: { options: RESOURCE, settings: { warn: 0.85, fail: 0.95 } },
 };
 
+const HTTP_URL = url(['http:', 'https:']);
+
 const BUILT_IN: CheckKind[] = ['event-loop', 'cpu', 'memory', 'disk', 'heap'];
 
 /** Reads environment and VIGIL_CONFIG into one frozen configuration, with every problem found. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: AgentConfig; problems: ConfigProblem[] } {
-  const { values, problems } = readEnv(env);
+  const problems: ConfigProblem[] = [];
   let file: FileConfig = {};
-  if (values.VIGIL_CONFIG) {
+  // The file's own path is a setting of the environment alone.
+  const path = SETTINGS.VIGIL_CONFIG.parse(env.VIGIL_CONFIG ?? '');
+  if (path) {
     // Loaded only when there is a file: the schema library is the largest part of the agent.
     const { readConfigFile } = require('./file') as typeof import('./file');
-    const read = readConfigFile(values.VIGIL_CONFIG);
+    const read = readConfigFile(path);
     file = read.file;
     problems.push(...read.problems);
   }
-  // An environment variable that is set wins over the file, the file over the default.
-  const given = (name: keyof EnvValues) => env[name] !== undefined && env[name]!.trim() !== '';
-  const pick = <T>(name: keyof EnvValues, fromFile: T | undefined): T =>
-    (given(name) || fromFile === undefined ? values[name] : fromFile) as T;
+  const { values, problems: invalid } = readSettings(env, file);
+  problems.unshift(...invalid);
 
-  const intervalMs = pick<number>('VIGIL_CHECK_INTERVAL_MS', file.intervalMs);
-  const explicitTimeoutMs = pick<number>('VIGIL_CHECK_TIMEOUT_MS', file.timeoutMs);
+  const intervalMs = values.VIGIL_CHECK_INTERVAL_MS;
+  const explicitTimeoutMs = values.VIGIL_CHECK_TIMEOUT_MS;
   const entries = declaredChecks(values, file, problems);
   const checks = Object.entries(entries).flatMap(([name, entry]) => {
     const spec = toSpec(name, entry, { intervalMs, explicitTimeoutMs }, problems);
@@ -80,19 +83,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Agen
   });
 
   const config: AgentConfig = {
-    port: pick('VIGIL_PORT', file.port),
-    host: pick('VIGIL_HOST', file.host),
+    port: values.VIGIL_PORT,
+    host: values.VIGIL_HOST,
     intervalMs,
     timeoutMs: defaultTimeout(intervalMs, explicitTimeoutMs),
     explicitTimeoutMs,
-    shutdownDelayMs: pick('VIGIL_SHUTDOWN_DELAY_MS', file.shutdownDelayMs),
-    flushTimeoutMs: pick('VIGIL_FLUSH_TIMEOUT_MS', file.flushTimeoutMs),
-    details: pick('VIGIL_DETAILS', file.details),
-    token: pick('VIGIL_TOKEN', file.token),
-    logLevel: pick('VIGIL_LOG_LEVEL', file.logLevel),
-    autoChecks: pick('VIGIL_AUTO_CHECKS', file.autoChecks),
+    shutdownDelayMs: values.VIGIL_SHUTDOWN_DELAY_MS,
+    flushTimeoutMs: values.VIGIL_FLUSH_TIMEOUT_MS,
+    details: values.VIGIL_DETAILS,
+    token: values.VIGIL_TOKEN,
+    logLevel: values.VIGIL_LOG_LEVEL,
+    autoChecks: values.VIGIL_AUTO_CHECKS,
     checks: Object.freeze(checks),
-    env: Object.freeze(values),
+    env: values,
   };
   if (config.details === 'token' && !config.token) {
     problems.push({ variable: 'VIGIL_TOKEN', message: 'VIGIL_DETAILS=token needs VIGIL_TOKEN; details are never shown' });
@@ -101,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Agen
 }
 
 /** Built-in checks, then those the environment declares, merged with the file's entries by name. */
-function declaredChecks(values: EnvValues, file: FileConfig, problems: ConfigProblem[]): Record<string, CheckEntry> {
+function declaredChecks(values: Settings, file: FileConfig, problems: ConfigProblem[]): Record<string, CheckEntry> {
   const entries: Record<string, CheckEntry> = {};
   for (const kind of BUILT_IN) entries[kind] = { kind };
   if (values.VIGIL_POSTGRES_URL) entries.postgres = { kind: 'postgres', url: values.VIGIL_POSTGRES_URL };
@@ -110,14 +113,14 @@ function declaredChecks(values: EnvValues, file: FileConfig, problems: ConfigPro
     entries.rabbitmq = { kind: 'amqp', url: values.VIGIL_AMQP_URL, ...(values.VIGIL_AMQP_QUEUE ? { queue: values.VIGIL_AMQP_QUEUE } : {}) };
   }
   for (const [name, target] of namedList('VIGIL_HTTP_CHECKS', values.VIGIL_HTTP_CHECKS, problems)) {
-    if (/^https?:\/\//i.test(target)) entries[name] = { kind: 'http', url: target };
-    else problems.push({ variable: 'VIGIL_HTTP_CHECKS', message: `check "${name}": "${redact(target)}" is not an http(s) URL; the check is skipped` });
+    if (HTTP_URL.parse(target)) entries[name] = { kind: 'http', url: target };
+    else problems.push({ variable: 'VIGIL_HTTP_CHECKS', message: `check "${name}": "${redact(withoutCredentials(target))}" is not an http(s) URL; the check is skipped` });
   }
   for (const [name, target] of namedList('VIGIL_TCP_CHECKS', values.VIGIL_TCP_CHECKS, problems)) {
     const match = /^(.+):(\d{1,5})$/.exec(target);
     const port = match ? Number(match[2]) : 0;
     if (match && port >= 1 && port <= 65535) entries[name] = { kind: 'tcp', host: match[1].replace(/^\[|\]$/g, ''), port };
-    else problems.push({ variable: 'VIGIL_TCP_CHECKS', message: `check "${name}": "${redact(target)}" is not host:port; the check is skipped` });
+    else problems.push({ variable: 'VIGIL_TCP_CHECKS', message: `check "${name}": "${redact(withoutCredentials(target))}" is not host:port; the check is skipped` });
   }
   for (const [name, entry] of Object.entries(file.checks ?? {})) {
     // The environment's connection settings win; the file adds options and new checks.

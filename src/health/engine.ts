@@ -72,6 +72,8 @@ export class HealthEngine {
   private running = false;
   private shuttingDown = false;
   private startupComplete = false;
+  /** Bumped by every change of what snapshot() and status() return, except staleness (time). */
+  private changes = 0;
 
   constructor(
     private readonly hooks: EngineHooks = {},
@@ -85,6 +87,7 @@ export class HealthEngine {
     if (previous) this.retire(previous);
     const entry: Entry = { check, options, flap: { status: undefined, worseStreak: 0, betterStreak: 0 }, runs: 0, everPassed: false, busy: false };
     this.entries.set(check.name, entry);
+    this.changes++;
     if (this.running) this.schedule(entry, options.initialDelayMs);
   }
 
@@ -94,6 +97,7 @@ export class HealthEngine {
     if (!entry) return false;
     this.retire(entry);
     this.entries.delete(name);
+    this.changes++;
     return true;
   }
 
@@ -104,6 +108,7 @@ export class HealthEngine {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.changes++;
     // A check still in a run from before a stop() reschedules itself: a second timer would overlap it.
     for (const entry of this.entries.values()) if (!entry.busy) this.schedule(entry, entry.options.initialDelayMs);
   }
@@ -111,16 +116,27 @@ export class HealthEngine {
   /** Stops scheduling and closes every check's connections. */
   async stop(): Promise<void> {
     this.running = false;
+    this.changes++;
     await Promise.all([...this.entries.values()].map((entry) => this.retire(entry)));
   }
 
   /** From now on readiness is 503, whatever the checks say. */
   beginShutdown(): void {
     this.shuttingDown = true;
+    this.changes++;
   }
 
   get isShuttingDown(): boolean {
     return this.shuttingDown;
+  }
+
+  /**
+   * A counter that grows whenever a check is added, removed or records a run, and at start, stop
+   * and shutdown: while it stays the same, snapshot() and status() say the same, except that a
+   * result can turn stale with time alone (readers that cache must also expire by time).
+   */
+  get version(): number {
+    return this.changes;
   }
 
   /** The latest state of every check. */
@@ -222,6 +238,7 @@ export class HealthEngine {
     entry.flap = nextStatus(entry.flap, result.status, entry.options);
     entry.runs++;
     entry.last = { result, outcome, at: now, time: new Date().toISOString() };
+    this.changes++;
     const to = entry.flap.status!;
     if (to !== 'fail') entry.everPassed = true;
     if (from !== to) {

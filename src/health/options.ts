@@ -1,5 +1,5 @@
 import { defaultTimeout, type AgentConfig } from '../config';
-import { MAX_TIMER_MS } from '../config/env';
+import { MAX_TIMER_MS } from '../config/kinds';
 import { VigilError } from '../errors';
 import type { ResolvedOptions } from './engine';
 import type { CheckOptions, Group } from './types';

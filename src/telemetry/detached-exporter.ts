@@ -1,4 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { redactExport } from './redacting-exporter';
 
 /** The part of the SDK's span, log and metric exporters the adapter needs. */
 export interface InnerExporter<T> {
@@ -11,7 +12,8 @@ export interface InnerExporter<T> {
  * guard every export with a ref'd timeout timer (30 s by default): while a collector hangs, that
  * timer alone would keep a finished program alive. Here nothing of an export holds the process;
  * `drain` waits for exports under way, and callers bound that wait. (It is not `forceFlush`:
- * the SDK would call that under its own ref'd 30 s timeout.)
+ * the SDK would call that under its own ref'd 30 s timeout.) Every batch is redacted on its way
+ * in (see redacting-exporter.ts): nothing reaches the OTLP exporter unredacted.
  */
 export class DetachedExporter<T> {
   private inner: InnerExporter<T> | undefined;
@@ -31,12 +33,16 @@ export class DetachedExporter<T> {
   export(items: T, resultCallback: (result: ExportResult) => void): void {
     let done: Promise<void>;
     try {
+      // A batch that cannot be redacted fails here, and is not sent.
+      const safe = redactExport(items);
+      const exporter = this.exporter;
+      // A throw in the executor would reject a promise nobody awaits (the host's crash): it is a failed export.
       done = new Promise<void>((resolve) => {
-        this.exporter.export(items, (result) => {
+        exporter.export(safe, (result) => {
           this.onResult(result);
           resolve();
         });
-      });
+      }).catch((error: unknown) => this.onResult({ code: ExportResultCode.FAILED, error: error as Error }));
     } catch (error) {
       this.onResult({ code: ExportResultCode.FAILED, error: error as Error });
       done = Promise.resolve();

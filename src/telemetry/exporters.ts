@@ -3,7 +3,10 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { EnvValues, OtlpProtocol } from '../config/env';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { OtlpProtocol, SettingName, Settings } from '../config/settings';
+import { errorMessage } from '../util/redact';
 import { DetachedExporter, type InnerExporter } from './detached-exporter';
 import { UnrefHttpTransport } from './otlp-transport';
 
@@ -14,40 +17,89 @@ export type ExportListener = (signal: Signal, url: string, result: ExportResult)
 
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
+/** Exports of one signal under way at once (the specification's default). */
+const CONCURRENCY_LIMIT = 30;
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 const COMPONENT: Record<Signal, string> = {
   traces: 'otlp_http_span_exporter',
   metrics: 'otlp_http_metric_exporter',
   logs: 'otlp_http_log_exporter',
 };
 
+type Upper = 'TRACES' | 'METRICS' | 'LOGS';
+
 /** The protocol of a signal: its own variable, else the shared one. */
-export function protocolOf(env: EnvValues, signal: Signal): OtlpProtocol {
-  const own = { traces: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, metrics: env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, logs: env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL }[signal];
-  return own || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+export function protocolOf(env: Settings, signal: Signal): OtlpProtocol {
+  return env[`OTEL_EXPORTER_OTLP_${upperOf(signal)}_PROTOCOL`] || env.OTEL_EXPORTER_OTLP_PROTOCOL;
+}
+
+function upperOf(signal: Signal): Upper {
+  return signal.toUpperCase() as Upper;
 }
 
 /**
- * An OTLP/HTTP export delegate for one signal: endpoint, headers, timeout and compression come
- * from the standard OTEL_EXPORTER_OTLP_* variables (read by OpenTelemetry's own configuration
- * code); the transport is ours (unref'd).
+ * Where and how one signal is exported, from the settings alone (OpenTelemetry's own
+ * configuration code would read process.env, which `start({ env })` does not replace): a
+ * signal's own variable wins, else the shared one, else the specification's default.
  */
-function otlpDelegate(env: EnvValues, signal: Signal) {
+export function otlpOptions(env: Settings, signal: Signal) {
+  const upper = upperOf(signal);
+  const json = protocolOf(env, signal) === 'http/json';
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return {
+    url: env[`OTEL_EXPORTER_OTLP_${upper}_ENDPOINT`] || new URL(`v1/${signal}`, base.endsWith('/') ? base : `${base}/`).href,
+    headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env[`OTEL_EXPORTER_OTLP_${upper}_HEADERS`], 'Content-Type': json ? 'application/json' : 'application/x-protobuf' },
+    timeoutMillis: env[`OTEL_EXPORTER_OTLP_${upper}_TIMEOUT`] ?? env.OTEL_EXPORTER_OTLP_TIMEOUT,
+    compression: env[`OTEL_EXPORTER_OTLP_${upper}_COMPRESSION`] || env.OTEL_EXPORTER_OTLP_COMPRESSION,
+    tls: {
+      ca: pem(env, `OTEL_EXPORTER_OTLP_${upper}_CERTIFICATE`, 'OTEL_EXPORTER_OTLP_CERTIFICATE'),
+      cert: pem(env, `OTEL_EXPORTER_OTLP_${upper}_CLIENT_CERTIFICATE`, 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE'),
+      key: pem(env, `OTEL_EXPORTER_OTLP_${upper}_CLIENT_KEY`, 'OTEL_EXPORTER_OTLP_CLIENT_KEY'),
+    },
+    temporalityPreference: env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+  };
+}
+
+/** The file a TLS variable names, read at the first export; an error names the variable and the path. */
+function pem(env: Settings, own: SettingName, shared: SettingName): Buffer | undefined {
+  const variable = env[own] ? own : shared;
+  const path = env[variable] as string;
+  if (!path) return undefined;
+  try {
+    return readFileSync(resolve(path));
+  } catch (error) {
+    throw new Error(`${variable}=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}); nothing is exported until it can`);
+  }
+}
+
+/** An OTLP/HTTP export delegate for one signal, over our own (unref'd) transport. */
+function otlpDelegate(env: Settings, signal: Signal) {
   const base = require('@opentelemetry/otlp-exporter-base') as typeof import('@opentelemetry/otlp-exporter-base');
   const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
   const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
+  const { url, headers, timeoutMillis, compression, tls, temporalityPreference } = otlpOptions(env, signal);
   const json = protocolOf(env, signal) === 'http/json';
-  const upper = signal.toUpperCase() as 'TRACES' | 'METRICS' | 'LOGS';
-  const options = http.convertLegacyHttpOptions({}, upper, `v1/${signal}`, { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
   const serializer = {
     traces: json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer,
     metrics: json ? transformer.JsonMetricsSerializer : transformer.ProtobufMetricsSerializer,
     logs: json ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer,
   }[signal];
   const helper = { traces: transformer.TraceExporterMetricsHelper, metrics: transformer.MetricsExporterMetricsHelper, logs: transformer.LogsExporterMetricsHelper }[signal];
-  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, options.url, NOOP_METER_PROVIDER);
+  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, url, NOOP_METER_PROVIDER);
+  const transport = new UnrefHttpTransport({
+    url,
+    headers: async () => headers,
+    compression,
+    // Connections are kept alive between exports (Node's agent unrefs the idle ones).
+    agentFactory: http.httpAgentFactoryFromOptions({ keepAlive: true, ...withoutUndefined(tls) }),
+  });
   // One delegate type per signal; the union of serializers is not inferable, hence the casts.
-  const delegate = base.createOtlpNetworkExportDelegate(options, serializer as never, metrics as never, new UnrefHttpTransport(options));
-  return { base, delegate, url: options.url };
+  const delegate = base.createOtlpNetworkExportDelegate({ timeoutMillis, compression, concurrencyLimit: CONCURRENCY_LIMIT }, serializer as never, metrics as never, transport);
+  return { base, delegate, url, temporalityPreference };
 }
 
 type Delegate = ReturnType<typeof otlpDelegate>;
@@ -55,7 +107,7 @@ type Delegate = ReturnType<typeof otlpDelegate>;
 /** A detached exporter of one signal, built at its first export; results are reported with the endpoint. */
 function detached<T, E extends DetachedExporter<T>>(
   Kind: new (create: () => InnerExporter<T>, onResult: (result: ExportResult) => void) => E,
-  env: EnvValues, signal: Signal, onResult: ExportListener, wrap: (otlp: Delegate) => unknown,
+  env: Settings, signal: Signal, onResult: ExportListener, wrap: (otlp: Delegate) => unknown,
 ): E {
   let url = '';
   return new Kind(() => {
@@ -65,11 +117,11 @@ function detached<T, E extends DetachedExporter<T>>(
   }, (result) => onResult(signal, url, result));
 }
 
-export function createSpanExporter(env: EnvValues, onResult: ExportListener): SpanExporter & DetachedExporter<ReadableSpan[]> {
+export function createSpanExporter(env: Settings, onResult: ExportListener): SpanExporter & DetachedExporter<ReadableSpan[]> {
   return detached<ReadableSpan[], DetachedExporter<ReadableSpan[]>>(DetachedExporter, env, 'traces', onResult, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
-export function createLogExporter(env: EnvValues, onResult: ExportListener): LogRecordExporter & DetachedExporter<ReadableLogRecord[]> {
+export function createLogExporter(env: Settings, onResult: ExportListener): LogRecordExporter & DetachedExporter<ReadableLogRecord[]> {
   return detached<ReadableLogRecord[], DetachedExporter<ReadableLogRecord[]>>(DetachedExporter, env, 'logs', onResult, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
@@ -79,9 +131,10 @@ class DetachedMetricExporter extends DetachedExporter<ResourceMetrics> implement
     (this.exporter as unknown as PushMetricExporter).selectAggregationTemporality!(type);
 }
 
-export function createMetricExporter(env: EnvValues, onResult: ExportListener): DetachedMetricExporter {
-  return detached(DetachedMetricExporter, env, 'metrics', onResult, ({ delegate }) => {
-    const { OTLPMetricExporterBase } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
-    return new OTLPMetricExporterBase(delegate);
+export function createMetricExporter(env: Settings, onResult: ExportListener): DetachedMetricExporter {
+  return detached(DetachedMetricExporter, env, 'metrics', onResult, ({ delegate, temporalityPreference }) => {
+    const { OTLPMetricExporterBase, AggregationTemporalityPreference } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+    const preference = { cumulative: AggregationTemporalityPreference.CUMULATIVE, delta: AggregationTemporalityPreference.DELTA, lowmemory: AggregationTemporalityPreference.LOWMEMORY }[temporalityPreference];
+    return new OTLPMetricExporterBase(delegate, { temporalityPreference: preference });
   });
 }

@@ -6,7 +6,7 @@ import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runti
 import type { IncomingMessage } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { EnvValues } from '../config/env';
+import type { Settings } from '../config/settings';
 import { SECRET_QUERY_PARAMS } from '../util/redact';
 import { errorMessage } from '../util/redact';
 import { isEsmEntry, registerEsmLoader, watchFirstImports } from './esm-loader';
@@ -65,7 +65,7 @@ function names(list: string): string[] {
 }
 
 /** The rows chosen by OTEL_NODE_ENABLED_INSTRUMENTATIONS (narrows) and OTEL_NODE_DISABLED_INSTRUMENTATIONS (removes). */
-export function chosenInstrumentations(env: EnvValues, logger: Logger): typeof INSTRUMENTATIONS {
+export function chosenInstrumentations(env: Settings, logger: Logger): typeof INSTRUMENTATIONS {
   const enabled = env.OTEL_NODE_ENABLED_INSTRUMENTATIONS ? names(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) : INSTRUMENTATION_NAMES;
   const disabled = new Set(names(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS));
   for (const [variable, list] of [['OTEL_NODE_ENABLED_INSTRUMENTATIONS', enabled], ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', [...disabled]]] as const) {
@@ -84,7 +84,7 @@ export function chosenInstrumentations(env: EnvValues, logger: Logger): typeof I
  * `extraWatchers` see first loads too (the application's own @opentelemetry/api).
  */
 export function createInstrumentations(
-  env: EnvValues,
+  env: Settings,
   providers: { tracerProvider: TracerProvider; meterProvider: MeterProvider; loggerProvider: LoggerProvider },
   isProbeRequest: (req: unknown) => boolean,
   logger: Logger,

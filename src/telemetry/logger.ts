@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from '../config/env';
-import { redact } from '../util/redact';
+import type { LogLevel } from '../config/settings';
+import { redact, redactDeep } from '../util/redact';
 
 /** Receives every line the agent logs, parsed (to forward it as an OpenTelemetry log record). */
 export type LogForwarder = (record: Record<string, unknown>) => void;
@@ -42,7 +42,7 @@ export function createAgentLogger(level: LogLevel, fd = 2): AgentLogger {
     name: 'vigil',
     level,
     base: { pid: process.pid },
-    formatters: { log: (fields) => redactValues(fields) as Record<string, unknown> },
+    formatters: { log: (fields) => redactDeep(fields) as Record<string, unknown> },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((arg) => (typeof arg === 'string' ? redact(arg) : arg)) as Parameters<typeof method>);
@@ -50,12 +50,4 @@ export function createAgentLogger(level: LogLevel, fd = 2): AgentLogger {
     },
   }, destination);
   return { logger, forwardTo: (f) => { forward = f; } };
-}
-
-/** A copy of `value` with every string redacted (a few levels deep: log fields are flat). */
-function redactValues(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return redact(value);
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item) => redactValues(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValues(item, depth + 1)]));
 }

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../config/env';
+import { MAX_TIMER_MS } from '../config/kinds';
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import type { Agent, ClientRequest } from 'node:http';
 
@@ -17,9 +17,8 @@ export class UnrefHttpTransport implements IExporterTransport {
   private agent: Promise<Agent | false> | undefined;
 
   /**
-   * `agentFactory` is OpenTelemetry's own, built from the environment: it carries the
-   * OTEL_EXPORTER_OTLP_[*_]CERTIFICATE / CLIENT_CERTIFICATE / CLIENT_KEY files and keeps
-   * connections alive between exports (Node's agent unrefs the idle ones).
+   * `agentFactory` is OpenTelemetry's own, given the OTEL_EXPORTER_OTLP_[*_]CERTIFICATE /
+   * CLIENT_CERTIFICATE / CLIENT_KEY files; it keeps connections alive between exports.
    */
   constructor(private readonly config: { url: string; headers: () => Promise<Record<string, string>>; compression?: string; agentFactory?: (protocol: string) => Agent | Promise<Agent> }) {}
 
@@ -73,7 +72,7 @@ export class UnrefHttpTransport implements IExporterTransport {
       });
       this.inFlight.add(req);
       req.on('socket', (socket) => socket.unref());
-      // OTEL_EXPORTER_OTLP_TIMEOUT is read by OpenTelemetry itself: bounded here to what a timer holds.
+      // What is left of the export's timeout (a setting bounded to what a timer holds), bounded again.
       const bounded = Math.min(timeoutMs, MAX_TIMER_MS);
       req.setTimeout(bounded, () => req.destroy(new Error(`no answer within ${bounded} ms`)));
       req.on('error', (error: NodeJS.ErrnoException) => {

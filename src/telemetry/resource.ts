@@ -1,6 +1,7 @@
 import { SDK_INFO } from '@opentelemetry/core';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
+import type { Settings } from '../config/settings';
 import { findPackageJson } from '../util/package-json';
 
 declare const __VIGIL_VERSION__: string;
@@ -31,19 +32,18 @@ function findApplicationPackage(): AppPackage {
 export const SERVICE_INSTANCE_ID = randomUUID();
 
 /** The service name under the standard precedence: OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, package.json. */
-export function serviceName(env: NodeJS.ProcessEnv, pkg: { name?: string }): string {
-  const fromAttributes = /(?:^|,)\s*service\.name=([^,]+)/.exec(env.OTEL_RESOURCE_ATTRIBUTES ?? '')?.[1];
-  return env.OTEL_SERVICE_NAME?.trim() || (fromAttributes && decodeOrRaw(fromAttributes.trim())) || pkg.name || 'unknown_service:node';
+export function serviceName(settings: Pick<Settings, 'OTEL_SERVICE_NAME' | 'OTEL_RESOURCE_ATTRIBUTES'>, pkg: { name?: string }): string {
+  return settings.OTEL_SERVICE_NAME || settings.OTEL_RESOURCE_ATTRIBUTES['service.name'] || pkg.name || 'unknown_service:node';
 }
 
 /**
- * Resource attributes the agent sets itself. Process attributes are chosen by hand: the upstream
- * process detector exports the full command line, which can carry passwords.
+ * The resource's attributes but the host's: the agent's own, then OTEL_RESOURCE_ATTRIBUTES over
+ * them, then the service name. Process attributes are chosen by hand: the upstream process
+ * detector exports the full command line, which can carry passwords.
  */
-export function baseAttributes(env: NodeJS.ProcessEnv): Record<string, string | number> {
+export function baseAttributes(settings: Pick<Settings, 'OTEL_SERVICE_NAME' | 'OTEL_RESOURCE_ATTRIBUTES'>): Record<string, string | number> {
   const pkg = applicationPackage();
   return {
-    'service.name': serviceName(env, pkg),
     ...(pkg.version ? { 'service.version': pkg.version } : {}),
     'service.instance.id': SERVICE_INSTANCE_ID,
     'process.pid': process.pid,
@@ -56,14 +56,7 @@ export function baseAttributes(env: NodeJS.ProcessEnv): Record<string, string | 
     'telemetry.sdk.version': SDK_INFO['telemetry.sdk.version'],
     'telemetry.distro.name': 'vigil-agent',
     'telemetry.distro.version': AGENT_VERSION,
+    ...settings.OTEL_RESOURCE_ATTRIBUTES,
+    'service.name': serviceName(settings, pkg),
   };
-}
-
-/** Percent-decoding that never throws: a stray `%` keeps the value as written. */
-function decodeOrRaw(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }

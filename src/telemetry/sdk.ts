@@ -1,7 +1,7 @@
 import { DiagLogLevel, diag, logs as apiLogs, metrics, trace, type Meter } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { ExportResultCode } from '@opentelemetry/core';
-import { envDetector, hostDetector, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
+import { hostDetector, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import {
@@ -10,10 +10,11 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from 'pino';
-import { ENV_TABLE, type EnvValues, type OtelLogLevel } from '../config/env';
+import { SETTINGS, type Settings, type OtelLogLevel } from '../config/settings';
 import { errorMessage } from '../util/redact';
 import { baseAttributes } from './resource';
 import { createLogExporter, createMetricExporter, createSpanExporter, type ExportListener, type Signal } from './exporters';
+import { RedactingExporter } from './redacting-exporter';
 import { watchApplicationApi } from './app-api';
 import { createInstrumentations } from './instrumentations';
 
@@ -30,10 +31,10 @@ export interface Telemetry {
  * modules need (providers, context manager, instrumentation hooks) is set up synchronously, so
  * the application's first require is already instrumented; exporters are built at first export.
  */
-export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
+export function startTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
   diag.setLogger(diagToPino(logger), { logLevel: DIAG_LEVEL[env.OTEL_LOG_LEVEL], suppressOverrideMessage: true });
   const onExport = exportLogger(logger);
-  const resource = resourceFromAttributes(baseAttributes(processEnv)).merge(detectResources({ detectors: [hostDetector, envDetector] }));
+  const resource = detectResources({ detectors: [hostDetector] }).merge(resourceFromAttributes(baseAttributes(env)));
 
   // The OTLP exporters, whose exports under way a flush waits for (see DetachedExporter).
   const detached: { drain(): Promise<void> }[] = [];
@@ -50,14 +51,14 @@ export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, lo
         maxExportBatchSize: env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
       })];
     }
-    if (name === 'console') return [new SimpleSpanProcessor(new ConsoleSpanExporter())];
+    if (name === 'console') return [new SimpleSpanProcessor(new RedactingExporter(new ConsoleSpanExporter()))];
     return [];
   });
-  const tracerProvider = new NodeTracerProvider({ resource, sampler: samplerOf(env), spanProcessors });
+  const tracerProvider = new NodeTracerProvider({ resource, sampler: samplerOf(env), spanProcessors, ...limitsOf(env) });
   tracerProvider.register();
 
   const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
-    const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport)) : name === 'console' ? new ConsoleMetricExporter() : undefined;
+    const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
     return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
   });
   const meterProvider = new MeterProvider({ resource, readers });
@@ -73,7 +74,7 @@ export function startTelemetry(env: EnvValues, processEnv: NodeJS.ProcessEnv, lo
         maxExportBatchSize: env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
       })];
     }
-    if (name === 'console') return [new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() })];
+    if (name === 'console') return [new SimpleLogRecordProcessor({ exporter: new RedactingExporter(new ConsoleLogRecordExporter()) })];
     return [];
   });
   const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
@@ -116,7 +117,23 @@ export function withDeadline(work: Promise<unknown>, timeoutMs: number): Promise
   return Promise.race([work.then(() => true, () => false), deadline]).finally(() => clearTimeout(timer));
 }
 
-function samplerOf(env: EnvValues): Sampler {
+/** Every limit given explicitly: the SDK would otherwise read its own from process.env. */
+function limitsOf(env: Settings) {
+  const valueLength = env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? Infinity;
+  return {
+    generalLimits: { attributeValueLengthLimit: valueLength, attributeCountLimit: env.OTEL_ATTRIBUTE_COUNT_LIMIT },
+    spanLimits: {
+      attributeValueLengthLimit: env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? valueLength,
+      attributeCountLimit: env.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? env.OTEL_ATTRIBUTE_COUNT_LIMIT,
+      eventCountLimit: env.OTEL_SPAN_EVENT_COUNT_LIMIT,
+      linkCountLimit: env.OTEL_SPAN_LINK_COUNT_LIMIT,
+      attributePerEventCountLimit: env.OTEL_ATTRIBUTE_COUNT_LIMIT,
+      attributePerLinkCountLimit: env.OTEL_ATTRIBUTE_COUNT_LIMIT,
+    },
+  };
+}
+
+function samplerOf(env: Settings): Sampler {
   const ratio = new TraceIdRatioBasedSampler(env.OTEL_TRACES_SAMPLER_ARG);
   switch (env.OTEL_TRACES_SAMPLER) {
     case 'always_on': return new AlwaysOnSampler();
@@ -140,7 +157,7 @@ function diagToPino(logger: Logger) {
     // A variable vigil validates itself has had its one line already (with a code, and the case
     // rules vigil accepts): OpenTelemetry's own complaint about it would be a second, and wrong.
     const variable = /^(OTEL_[A-Z_]+) value .* invalid/.exec(String(message))?.[1];
-    if (variable && variable in ENV_TABLE) return;
+    if (variable && variable in SETTINGS) return;
     const now = Date.now();
     if (now - (lastSeen.get(message) ?? -Infinity) < 60_000) return;
     lastSeen.set(message, now);

@@ -1,6 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
 import amqplib from 'amqplib';
 import { createAmqpCheck } from '../../src/checks/amqp';
 import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
@@ -37,6 +42,98 @@ async function cuttableRelay(port: number): Promise<{ port: number; cut(): void;
         server.close(() => resolve());
       }),
   };
+}
+
+/** A server that accepts connections and never sends a byte (so never a TLS handshake), counting those still open. */
+async function silentCountingServer(): Promise<{ port: number; open(): Promise<number>; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    // What the client sends is read and dropped: unread, it would keep the client's close from
+    // ever reaching 'end' and 'close' here.
+    socket.resume();
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    // Once the client side is destroyed, its close reaches this side within a few ticks.
+    open: async () => {
+      for (let i = 0; i < 50 && sockets.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      return sockets.size;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A self-signed certificate for 127.0.0.1 (its own CA), made with openssl (.ci/run has it). */
+function selfSignedCertificate(): { key: string; cert: string; certFile: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-amqps-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  return {
+    key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+    cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+    certFile: join(dir, 'cert.pem'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A TLS-terminating relay to the broker: amqps in front of a plain AMQP port. */
+async function tlsTerminator(port: number, key: string, cert: string): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const server = tls.createServer({ key, cert }, (client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port });
+    track(client);
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One run of the check in a fresh node trusting `caFile` (NODE_EXTRA_CA_CERTS), then its close; what it printed and how it ended. */
+async function runInChild(url: string, caFile: string): Promise<{ result: Record<string, unknown>; code: number | null }> {
+  const script = `
+    const { createAmqpCheck } = require('./src/checks/amqp.ts');
+    const check = createAmqpCheck({ url: process.env.CHECK_URL });
+    const hold = setInterval(() => undefined, 1000);
+    check.fn(AbortSignal.timeout(10000))
+      .then((result) => result, (error) => ({ error: error.message }))
+      .then(async (result) => {
+        await check.close();
+        clearInterval(hold);
+        process.stdout.write(JSON.stringify(result));
+      });
+  `;
+  const env: NodeJS.ProcessEnv = { ...process.env, CHECK_URL: url, NODE_EXTRA_CA_CERTS: caFile };
+  delete env.NODE_TEST_CONTEXT;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..', '..'), env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { result: JSON.parse(stdout || '{}') as Record<string, unknown>, code };
 }
 
 describe('amqp check', () => {
@@ -154,9 +251,9 @@ describe('amqp check', () => {
     }
   });
 
-  test('fails with ECONNREFUSED where nothing listens', async () => {
+  for (const scheme of ['amqp', 'amqps'] as const) test(`fails with ECONNREFUSED where nothing listens (${scheme})`, async () => {
     const port = await freePort();
-    const check = createAmqpCheck({ url: `amqp://guest:${PASSWORD}@127.0.0.1:${port}` });
+    const check = createAmqpCheck({ url: `${scheme}://guest:${PASSWORD}@127.0.0.1:${port}` });
     try {
       assert.match(await failureOf(check), new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}`));
     } finally {
@@ -173,6 +270,54 @@ describe('amqp check', () => {
     } finally {
       await check.close?.();
       await silent.close();
+    }
+  });
+
+  for (const scheme of ['amqp', 'amqps'] as const) test(`${scheme} to a server that never answers${scheme === 'amqps' ? ' (a TLS handshake that never ends)' : ''}: each run fails at the signal and leaves no socket behind`, async () => {
+    const silent = await silentCountingServer();
+    // The driver's own timeout far away: only the abort of each run can end its connection attempt.
+    const check = createAmqpCheck({ url: `${scheme}://guest:guest@127.0.0.1:${silent.port}`, timeoutMs: 600_000 });
+    try {
+      for (let i = 0; i < 20; i++) {
+        assert.match(await failureOf(check, AbortSignal.timeout(50)), /timed out waiting for RabbitMQ at 127\.0\.0\.1:\d+/);
+      }
+      assert.equal(await silent.open(), 0, 'every abandoned handshake had its socket destroyed');
+    } finally {
+      await check.close?.();
+      await silent.close();
+    }
+  });
+
+  test("amqps: the TLS handshake is bounded by the check's own timeout too", async () => {
+    const silent = await silentCountingServer();
+    const check = createAmqpCheck({ url: `amqps://guest:guest@127.0.0.1:${silent.port}`, timeoutMs: 200 });
+    try {
+      assert.match(await failureOf(check, AbortSignal.timeout(10_000)), /ETIMEDOUT/);
+      assert.equal(await silent.open(), 0);
+    } finally {
+      await check.close?.();
+      await silent.close();
+    }
+  });
+
+  test('amqps to the broker through TLS: an untrusted certificate fails clearly; trusted (NODE_EXTRA_CA_CERTS), the check passes', async () => {
+    const certificate = selfSignedCertificate();
+    const terminator = await tlsTerminator(5672, certificate.key, certificate.cert);
+    const url = `amqps://guest:${PASSWORD}@127.0.0.1:${terminator.port}`;
+    const check = createAmqpCheck({ url });
+    try {
+      const message = await failureOf(check);
+      assert.match(message, /self.signed certificate/);
+      assert.ok(!message.includes(PASSWORD));
+
+      const { result, code } = await runInChild(`amqps://guest:guest@127.0.0.1:${terminator.port}`, certificate.certFile);
+      assert.equal(result.status, 'pass', JSON.stringify(result));
+      assert.match(String((result.details as Record<string, unknown> | undefined)?.serverVersion), /^\d+\./);
+      assert.equal(code, 0, 'and the program ends by itself after close');
+    } finally {
+      await check.close?.();
+      await terminator.close();
+      certificate.cleanup();
     }
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
-import { readEnv } from '../../src/config/env';
+import { readSettings, SETTINGS } from '../../src/config/settings';
 import { agentEnv, fixture, spawnAgent } from '../helpers/spawn-agent';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
@@ -60,10 +60,10 @@ test('variables declare dependency checks, in readiness and startup but never li
 });
 
 test('a malformed variable is named, and its default used', () => {
-  const { values, problems } = readEnv({ VIGIL_PORT: 'ninety', VIGIL_CHECK_INTERVAL_MS: '50', VIGIL_DETAILS: 'loud', OTEL_TRACES_EXPORTER: 'otlp,zipkin', OTEL_TRACES_SAMPLER_ARG: '2' });
+  const { values, problems } = readSettings({ VIGIL_PORT: 'ninety', VIGIL_CHECK_INTERVAL_MS: '50', VIGIL_DETAILS: 'loud', OTEL_TRACES_EXPORTER: 'otlp,zipkin', OTEL_TRACES_SAMPLER_ARG: '2' });
   assert.equal(values.VIGIL_PORT, 9000);
   assert.equal(values.VIGIL_CHECK_INTERVAL_MS, 10_000);
-  assert.equal(values.VIGIL_DETAILS, 'always');
+  assert.equal(values.VIGIL_DETAILS, 'local');
   assert.deepEqual(values.OTEL_TRACES_EXPORTER, ['otlp']);
   assert.equal(values.OTEL_TRACES_SAMPLER_ARG, 1);
   assert.deepEqual(problems.map((p) => p.variable).sort(), ['OTEL_TRACES_EXPORTER', 'OTEL_TRACES_SAMPLER_ARG', 'VIGIL_CHECK_INTERVAL_MS', 'VIGIL_DETAILS', 'VIGIL_PORT']);
@@ -126,6 +126,40 @@ test('a bad key in the file is named and dropped; the rest of the file applies',
   assert.deepEqual(config.checks.find((c) => c.name === 'api')!.options.groups, ['ready', 'startup'], 'the bad groups fall back to the default');
 });
 
+test('the file accepts exactly what the environment accepts: each setting is checked by its one row', () => {
+  const path = file('bounds.json', JSON.stringify({ flushTimeoutMs: 3_600_000, shutdownDelayMs: 2e9, port: 70_000, details: 'loud', intervalMs: 4000 }));
+  const { config, problems } = loadConfig({ VIGIL_CONFIG: path });
+  assert.equal(config.flushTimeoutMs, 1_000, 'VIGIL_FLUSH_TIMEOUT_MS refuses more than 60000; so does the file');
+  assert.equal(config.shutdownDelayMs, 0);
+  assert.equal(config.port, 9000);
+  assert.equal(config.details, 'local');
+  assert.equal(config.intervalMs, 4000, 'the good key still applies');
+  const messages = problems.map((p) => p.message).join('\n');
+  for (const key of ['flushTimeoutMs', 'shutdownDelayMs', 'port', 'details']) assert.match(messages, new RegExp(`${key}: is not .* \\(as VIGIL_`));
+  const env = loadConfig({ VIGIL_FLUSH_TIMEOUT_MS: '3600000' });
+  assert.equal(env.config.flushTimeoutMs, 1_000);
+});
+
+test('a bad variable falls back to the file before the default', () => {
+  const path = file('fallback.json', JSON.stringify({ port: 9100 }));
+  const { config, problems } = loadConfig({ VIGIL_CONFIG: path, VIGIL_PORT: 'ninety' });
+  assert.equal(config.port, 9100);
+  assert.match(problems[0].message, /VIGIL_PORT="ninety" is not an integer from 0 to 65535; using the value of .*fallback\.json/);
+});
+
+test('every row of the settings table takes its own default, and file keys are unique', () => {
+  const keys = new Set<string>();
+  for (const [name, row] of Object.entries(SETTINGS) as [string, { fallback: unknown; parse(raw: string): unknown; accept(value: unknown): unknown; file?: string }][]) {
+    if (row.file) {
+      assert.ok(!keys.has(row.file), `${name}: file key ${row.file} is used twice`);
+      keys.add(row.file);
+      if (row.fallback !== '' && row.fallback !== undefined) assert.deepEqual(row.accept(row.fallback), row.fallback, `${name}: the file accepts the default`);
+    }
+    const text = Array.isArray(row.fallback) ? row.fallback.join(',') : typeof row.fallback === 'object' ? '' : String(row.fallback ?? '');
+    if (text !== '') assert.deepEqual(row.parse(text), row.fallback, `${name}: the environment accepts the default`);
+  }
+});
+
 test('an unreadable file is one problem, and the defaults apply', () => {
   const { config, problems } = loadConfig({ VIGIL_CONFIG: join(dir, 'missing.yaml') });
   assert.equal(problems.length, 1);
@@ -136,12 +170,12 @@ test('an unreadable file is one problem, and the defaults apply', () => {
 test('durations are bounded to what a Node timer holds; a long bad value is shown cut, in one problem', () => {
   const tooLong = String(2 ** 31);
   for (const variable of ['OTEL_METRIC_EXPORT_INTERVAL', 'OTEL_METRIC_EXPORT_TIMEOUT', 'OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_BLRP_SCHEDULE_DELAY', 'OTEL_BLRP_EXPORT_TIMEOUT', 'VIGIL_CHECK_INTERVAL_MS', 'VIGIL_CHECK_TIMEOUT_MS']) {
-    const { values, problems } = readEnv({ [variable]: tooLong });
+    const { values, problems } = readSettings({ [variable]: tooLong });
     assert.deepEqual(problems.map((p) => p.variable), [variable]);
     assert.ok((values as Record<string, unknown>)[variable] as number < 2 ** 31, `${variable} falls back to its default`);
-    assert.equal(readEnv({ [variable]: String(2 ** 31 - 1) }).problems.length, 0, `${variable} takes the longest timer`);
+    assert.equal(readSettings({ [variable]: String(2 ** 31 - 1) }).problems.length, 0, `${variable} takes the longest timer`);
   }
-  const { problems } = readEnv({ OTEL_TRACES_SAMPLER: 'x'.repeat(100_000) });
+  const { problems } = readSettings({ OTEL_TRACES_SAMPLER: 'x'.repeat(100_000) });
   assert.equal(problems.length, 1);
   assert.ok(problems[0].message.length < 300, 'the value is not echoed whole');
   assert.match(problems[0].message, /100000 characters/);

@@ -1,42 +1,21 @@
-// README.md stays a faithful reference: every variable of ENV_TABLE with its real default, every
+// README.md stays a faithful reference: the settings table as src/config/settings.ts has it, every
 // probe route, and a Quick start that is exactly the two commands users run.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ENV_TABLE } from '../../src/config/env';
+import { SETTINGS } from '../../src/config/settings';
+import { withSettingsTable } from '../../scripts/settings-reference';
 import { ROUTES } from '../../src/probes/server';
 
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
-/** How a default is written in the README's "default" column. */
-function rendered(fallback: unknown): string {
-  if (Array.isArray(fallback)) return `\`${fallback.join(',')}\``;
-  if (fallback === '') return '(unset)';
-  return `\`${String(fallback)}\``;
-}
-
-/** The cells of the table row whose first cell is exactly `` `name` ``. */
-function rowOf(name: string): { cells: string[]; index: number } | undefined {
-  const lines = README.split('\n');
-  const index = lines.findIndex((line) => line.startsWith('|') && line.split('|')[1]?.trim() === `\`${name}\``);
-  return index < 0 ? undefined : { cells: lines[index].split('|').slice(1, -1).map((c) => c.trim()), index };
-}
-
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-test('every variable of ENV_TABLE has a README row with its default value, in ENV_TABLE order', () => {
-  let previous = -1;
-  for (const [name, spec] of Object.entries(ENV_TABLE)) {
-    const row = rowOf(name);
-    assert.ok(row, `README.md has no table row for ${name}`);
-    const [, defaultCell, meaning] = row.cells;
-    assert.ok(defaultCell.includes(rendered(spec.fallback)), `${name}: the default column "${defaultCell}" should show ${rendered(spec.fallback)}`);
-    assert.ok(meaning && meaning.length > 0, `${name} has a meaning`);
-    assert.ok(row.index > previous, `${name} is out of ENV_TABLE order in README.md`);
-    previous = row.index;
-  }
+test('the table of settings in README.md is the one src/config/settings.ts writes (npm run docs)', () => {
+  assert.equal(withSettingsTable(README), README, 'README.md differs from the settings table: run `npm run docs`');
+  for (const name of Object.keys(SETTINGS)) assert.match(README, new RegExp(`^\\| \`${name}\` \\|`, 'm'));
 });
 
 test('every route of the probe server appears in README.md', () => {

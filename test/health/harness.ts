@@ -1,5 +1,6 @@
 // Shared pieces of the health tests: an engine with small settled options, a probe server on a
 // free port that the test context closes, and scripted check functions.
+import type { Server } from 'node:http';
 import type { TestContext } from 'node:test';
 import { HealthEngine, type EngineHooks, type ResolvedOptions } from '../../src/health/engine';
 import { portOf, startProbeServer, type ProbeServerOptions } from '../../src/probes/server';
@@ -33,6 +34,11 @@ export function engineFor(t: TestContext, hooks: EngineHooks = {}, reminderMs?: 
 
 /** Serves `engine` on 127.0.0.1 and a free port until the test ends; returns the port. */
 export async function serve(t: TestContext, engine: HealthEngine, overrides: Partial<ProbeServerOptions> = {}): Promise<number> {
+  return portOf(await serveServer(t, engine, overrides));
+}
+
+/** As `serve`, but returns the server itself (its connection count, its address). */
+export async function serveServer(t: TestContext, engine: HealthEngine, overrides: Partial<ProbeServerOptions> = {}): Promise<Server> {
   const server = await startProbeServer(engine, {
     port: 0,
     host: '127.0.0.1',
@@ -45,7 +51,7 @@ export async function serve(t: TestContext, engine: HealthEngine, overrides: Par
     server.close(() => resolve());
     server.closeAllConnections();
   }));
-  return portOf(server);
+  return server;
 }
 
 /** A check that reports `statuses` in turn, then the last one forever; `calls` counts its runs. */

@@ -31,6 +31,7 @@ export interface ReceivedRequest {
   encoding: 'protobuf' | 'json';
   /** Body size as it came over the wire, i.e. before gunzip. */
   bytes: number;
+  headers: IncomingMessage['headers'];
 }
 
 export interface OtlpReceiverOptions {
@@ -150,7 +151,7 @@ async function handle(receiver: OtlpReceiver, req: IncomingMessage, res: ServerR
   if (req.method !== 'POST' || !route) return refuse(404, `no OTLP route for ${req.method} ${path}`);
   const body = await readBody(req);
   if (!encoding) return refuse(415, `unsupported content-type ${JSON.stringify(contentType)}`);
-  receiver.requests.push({ path, contentType, encoding, bytes: body.length });
+  receiver.requests.push({ path, contentType, encoding, bytes: body.length, headers: req.headers });
 
   if (mode === 'hang') return;
   if (mode === 'unavailable') {

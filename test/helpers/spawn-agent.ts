@@ -24,11 +24,14 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-/** Base environment of a fixture: a free probe port, fast export, fast checks, no inherited OTEL_*. */
+/**
+ * Base environment of a fixture: a free probe port, fast export, fast checks, no inherited OTEL_*,
+ * VIGIL_* or npm_* (under `npm test`, the fixture would count as the `test` script's process).
+ */
 export function agentEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('OTEL_') && !key.startsWith('VIGIL_') && key !== 'NODE_OPTIONS' && key !== 'NODE_TEST_CONTEXT') env[key] = value;
+    if (!/^(OTEL_|VIGIL_|npm_)/.test(key) && key !== 'NODE_OPTIONS' && key !== 'NODE_TEST_CONTEXT') env[key] = value;
   }
   return {
     ...env,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
-import { ENV_TABLE } from '../../src/config/env';
+import { SETTINGS } from '../../src/config/settings';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -44,9 +44,9 @@ function envOf(c: Container): Record<string, string | undefined> {
 }
 
 /** The value of an env var that a container sets, or the agent's default. */
-function setting(c: Container, name: keyof typeof ENV_TABLE): number {
+function setting(c: Container, name: keyof typeof SETTINGS): number {
   const raw = envOf(c)[name];
-  return raw === undefined ? (ENV_TABLE[name].fallback as number) : Number(raw);
+  return raw === undefined ? (SETTINGS[name].fallback as number) : Number(raw);
 }
 
 test('the file holds a Deployment with one app container, and a Service', () => {
@@ -68,7 +68,7 @@ test("the probes hit the agent's endpoints on the container port named probes, w
   const c = container!;
   const probesPort = c.ports?.find((p) => p.name === 'probes');
   assert.ok(probesPort, 'a container port named probes');
-  assert.equal(ENV_TABLE.VIGIL_PORT.fallback, 9000, "DESIGN.md: the agent's default VIGIL_PORT is 9000");
+  assert.equal(SETTINGS.VIGIL_PORT.fallback, 9000, "DESIGN.md: the agent's default VIGIL_PORT is 9000");
   assert.equal(probesPort.containerPort, 9000);
   assert.equal(setting(c, 'VIGIL_PORT'), probesPort.containerPort, 'VIGIL_PORT matches the probes port');
 

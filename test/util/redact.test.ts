@@ -1,7 +1,7 @@
 // Redaction: credentials in URLs, secret parameters and pairs, bearer tokens, remembered passwords.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addSecretsFromUrl, errorMessage, redact } from '../../src/util/redact';
+import { addKnownSecret, addSecretsFromHeaders, addSecretsFromUrl, credentialsOf, errorMessage, parseUrl, redact } from '../../src/util/redact';
 
 test('URL user-info passwords are masked up to the last @ of the authority', () => {
   assert.equal(redact('postgres://app:p@ss@db:5432/x'), 'postgres://app:***@db:5432/x');
@@ -34,4 +34,59 @@ test('errorMessage gives one redacted line, and the parts of an AggregateError',
   const aggregate = new AggregateError([refused, Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })], '');
   assert.equal(errorMessage(aggregate), 'connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432');
   assert.equal(errorMessage(new Error('bad\n  url postgres://u:pw@h/db')), 'bad url postgres://u:***@h/db');
+});
+
+test('a short remembered password is masked where it stands as a whole token, a longer one wherever it appears', () => {
+  addSecretsFromUrl('postgres://app:x9z@db/orders');
+  assert.equal(redact('password authentication failed: "x9z" rejected'), 'password authentication failed: "***" rejected');
+  assert.equal(redact('x9z'), '***');
+  assert.equal(redact('tokens x9z, x9z;x9z'), 'tokens ***, ***;***');
+  assert.equal(redact('x9zebra ax9z 1x9z2'), 'x9zebra ax9z 1x9z2', 'inside a longer word it is left alone');
+  addKnownSecret('Qu1etPass');
+  assert.equal(redact('idQu1etPassword'), 'id***word', 'four characters and more: wherever it appears');
+  // A one-character password is a whole token too; punctuation alone is not remembered.
+  addSecretsFromUrl('postgres://app:7@db/orders');
+  assert.equal(redact('retry 7 of 17'), 'retry *** of 17');
+  addKnownSecret('-');
+  assert.equal(redact('a - b'), 'a - b');
+});
+
+test('a secret that contains another is masked whole', () => {
+  addKnownSecret('Abcd');
+  addKnownSecret('xxAbcdyy');
+  assert.equal(redact('got xxAbcdyy and Abcd'), 'got *** and ***');
+});
+
+test('header values: as written, percent-decoded, as sent (up to a ;), and the credentials of an Authorization value', () => {
+  addSecretsFromHeaders('x-api-key=Sup3rS3cretKey, authorization=Bearer%20tok3nV4lue99 ,x-tenant=Ac%2Cme;meta,x-k=k9z');
+  assert.equal(redact('401: Sup3rS3cretKey is not valid'), '401: *** is not valid');
+  assert.equal(redact('got tok3nV4lue99'), 'got ***');
+  assert.equal(redact('header Bearer%20tok3nV4lue99'), 'header ***');
+  assert.equal(redact('tenant Ac,me;meta / Ac%2Cme / Ac,me'), 'tenant *** / *** / ***');
+  assert.equal(redact('key k9z; k9zk'), 'key ***; k9zk');
+  // Already parsed (the settings' record): the value and its percent-encoded form.
+  addSecretsFromHeaders({ authorization: 'Basic dXNlcjpwYXNzd29yZA==' });
+  assert.equal(redact('Basic%20dXNlcjpwYXNzd29yZA%3D%3D or dXNlcjpwYXNzd29yZA=='), '*** or ***');
+});
+
+test('URLs with raw #, ?, @ or % in the password are parsed as meant, and the password remembered', () => {
+  const cases: [string, string][] = [
+    ['http://user:pa#ss@127.0.0.1:8080/health', 'pa#ss'],
+    ['http://user:pa?ss@127.0.0.1:8080/health?x=1', 'pa?ss'],
+    ['http://user:pa@ss@127.0.0.1:8080/health', 'pa@ss'],
+    ['http://user:pa%ss@127.0.0.1:8080/health', 'pa%ss'],
+    ['http://user:pa%23ss@127.0.0.1:8080/health', 'pa#ss'],
+  ];
+  for (const [url, password] of cases) {
+    const parsed = parseUrl(url)!;
+    assert.equal(parsed.hostname, '127.0.0.1', url);
+    assert.equal(parsed.port, '8080', url);
+    assert.equal(parsed.pathname, '/health', url);
+    assert.deepEqual(credentialsOf(parsed), { username: 'user', password }, url);
+    addSecretsFromUrl(url);
+    assert.equal(redact(`failed: ${password}`), 'failed: ***', url);
+    assert.equal(redact(`see ${url}`).includes(password), false, url);
+  }
+  assert.equal(parseUrl('not a url'), undefined);
+  assert.equal(parseUrl('http://host?q=a@b')!.hostname, 'host', 'a URL that parses is taken as it parses');
 });
