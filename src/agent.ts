@@ -83,7 +83,10 @@ export class Agent {
         this.logger.error({ code: 'VIGIL_ERR_TELEMETRY_START', err: errorMessage(error) }, 'OpenTelemetry could not be started; going on without exporting telemetry');
       }
     }
-    if (config.autoChecks && !this.tracesOnly) this.discovery = new AppClientDiscovery((check) => this.adoptAppClient(check));
+    // Discovery always runs: the passwords of the application's own pools are secrets to mask in
+    // every process; only the serving process, with VIGIL_AUTO_CHECKS, checks them too.
+    const checksClients = config.autoChecks && !this.tracesOnly;
+    this.discovery = new AppClientDiscovery((check) => checksClients && this.adoptAppClient(check));
     for (const spec of this.tracesOnly ? [] : config.checks) {
       try {
         const check = createCheck(spec);
@@ -100,7 +103,9 @@ export class Agent {
     if (this.tracesOnly) {
       // NODE_OPTIONS reaches every node process the service starts (workers, build tools):
       // they are traced, but the probes and checks belong to the process that serves them.
-      this.logger.debug(`tracing only: ${this.tracesOnlyBecause}`);
+      // A service started by a script of another name would have no probes: said where it shows.
+      const script = isMainThread && !this.env.VIGIL_AGENT_PID && this.env.npm_lifecycle_event;
+      this.logger[script ? 'info' : 'debug'](`tracing only, no probe server or checks: ${this.tracesOnlyBecause}`);
       return;
     }
     this.engine.start();
@@ -232,7 +237,7 @@ function rememberSecrets(config: AgentConfig): void {
   }
 }
 
-/** `start:*` is a prefix (`start:prod`); any other pattern is a script name. */
+/** `start*` is a prefix (`start:prod`, `start-prod`); any other pattern is a script name. */
 function matchesScript(pattern: string, script: string): boolean {
   return pattern.endsWith('*') ? script.startsWith(pattern.slice(0, -1)) : script === pattern;
 }

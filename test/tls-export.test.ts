@@ -53,3 +53,12 @@ test('a CA file that cannot be read: the one line names the variable and the pat
   assert.equal(failures.length, 1);
   assert.ok(String(failures[0].err).includes(`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE=${missing} cannot be read (ENOENT)`), String(failures[0].err));
 });
+
+test('a CA path naming a FIFO is refused, not read: the program serves and exits', async () => {
+  const fifo = join(mkdtempSync(join(tmpdir(), 'vigil-fifo-ca-')), 'ca.pem');
+  execFileSync('mkfifo', [fifo]);
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_CERTIFICATE: fifo }));
+  assert.equal((await job.exited).code, 0);
+  const failure = job.stderr.find((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces');
+  assert.match(String(failure?.err), /OTEL_EXPORTER_OTLP_CERTIFICATE=.*ca\.pem cannot be read \(not a regular file\)/);
+});

@@ -1,5 +1,5 @@
 import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
-import { addHeaderSecret, addSecretsFromUrl, credentialsOf, parseUrl, redact } from '../util/redact';
+import { addHeaderSecret, addSecretsFromUrl, credentialsOf, parseUrl, redact, SECRET_HEADER } from '../util/redact';
 import { bounded, checkError, timed, unref } from './run-bounded';
 
 export interface HttpCheckOptions extends CheckOptions {
@@ -15,7 +15,6 @@ export interface HttpCheckOptions extends CheckOptions {
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** Request headers whose values are credentials, remembered as secrets. */
-const SECRET_HEADER = /authorization|cookie|token|secret|key|auth|pass/i;
 
 /** The URL as messages show it: password masked, secret query parameters masked, no fragment (it is never sent). */
 function shownUrl(target: URL): string {

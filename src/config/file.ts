@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { ConfigProblem } from './settings';
+import { readRegularFile } from '../util/read-file';
 import { fileSchema, type FileConfig } from './file-schema';
 
 /** Far more than any real configuration needs. */
@@ -16,12 +16,7 @@ export function readConfigFile(path: string): { file: FileConfig; problems: Conf
   let data: unknown;
   const problems: ConfigProblem[] = [];
   try {
-    // A FIFO would block start-up forever, a device (/dev/zero) would fill the memory: a regular
-    // file of a sane size only (stat opens nothing).
-    const stat = statSync(path);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    if (stat.size > MAX_FILE_BYTES) throw new Error(`${stat.size} bytes, more than the ${MAX_FILE_BYTES} a configuration file may have`);
-    const source = readFileSync(path, 'utf8');
+    const source = readRegularFile(path, MAX_FILE_BYTES).toString('utf8');
     if (['.yaml', '.yml'].includes(extname(path).toLowerCase())) {
       // The YAML parser is loaded only when a file needs it; its warnings are problems of ours,
       // not process warnings on the host's stderr.

@@ -80,9 +80,14 @@ export function text(fallback = ''): Kind<string> {
   return { fallback, expected: 'a string', parse, accept: (value) => (typeof value === 'string' && value.trim() ? parse(value) : undefined) };
 }
 
-/** A URL as a line may show it: up to the last `@`, so that a password that breaks the URL (a raw `#`, `/` or `@`) is hidden whole. */
+/**
+ * A URL as a line may show it: up to the last `@`, so that a password that breaks the URL (a raw
+ * `#`, `/` or `@`) is hidden whole; without `@`, an authority that is not host[:port] (a password
+ * cut off at a comma, `user:pass`) is hidden too.
+ */
 export function withoutCredentials(raw: string): string {
-  return raw.replace(/\/\/.*@/s, '//***@');
+  if (raw.includes('@')) return raw.replace(/\/\/.*@/s, '//***@');
+  return raw.replace(/\/\/([^/?#]*)/, (whole, authority: string) => (/^(?:\[[^\]]*\]|[^:]*)(?::\d*)?$/.test(authority) ? whole : '//***'));
 }
 
 /** A URL of one of `protocols` (`postgres:` ...), parsed by the WHATWG parser: never glued from parts. */

@@ -37,7 +37,7 @@ const EXPORTERS: readonly SignalExporter[] = ['otlp', 'console', 'none'];
 const COMPRESSION = ['none', 'gzip'] as const;
 const SIGNAL_COMPRESSION = oneOf<Compression | ''>('', ['', ...COMPRESSION]);
 const ENDPOINT = url(['http:', 'https:']);
-const PACKAGE_SCRIPTS = ['start', 'start:*', 'serve', 'serve:*', 'dev', 'dev:*'];
+const PACKAGE_SCRIPTS = ['start*', 'serve*', 'dev*', 'prod*'];
 
 /** The order is the order of the reference in README.md. */
 export const SETTINGS = {
@@ -53,7 +53,7 @@ export const SETTINGS = {
   VIGIL_TOKEN: row(text(), 'bearer token (`Authorization: Bearer <token>`) that shows details to a caller from anywhere', { file: 'token', secret: true }),
   VIGIL_LOG_LEVEL: row(oneOf<LogLevel>('info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), "level of the agent's own log lines", { file: 'logLevel' }),
   VIGIL_AUTO_CHECKS: row(boolean(true), "check the application's own `pg` pool and `ioredis` client once it uses them (`app-postgres`, `app-redis`)", { file: 'autoChecks' }),
-  VIGIL_SERVE_SCRIPTS: row(list(PACKAGE_SCRIPTS), 'under a package manager (`npm run`, `npx`, yarn, pnpm), the scripts whose process serves probes and runs checks (`*` ends a prefix); any other script (`build`, `test`, `npx tsc` ...) is traced only', { file: 'serveScripts' }),
+  VIGIL_SERVE_SCRIPTS: row(list(PACKAGE_SCRIPTS), 'under a package manager (`npm run`, `npx`, yarn, pnpm), the scripts whose process serves probes and runs checks (`*` ends a prefix: `start*` is `start`, `start:prod`, `start-prod` ...); any other script (`build`, `test`, `npx tsc` ...) is traced only, and says so once', { file: 'serveScripts' }),
   VIGIL_POSTGRES_URL: row(url(['postgres:', 'postgresql:']), 'registers the `postgres` check: `postgres://user:password@host:5432/db`'),
   VIGIL_REDIS_URL: row(url(['redis:', 'rediss:']), 'registers the `redis` check: `redis://[:password@]host:6379[/db]` or `rediss://...`'),
   VIGIL_AMQP_URL: row(url(['amqp:', 'amqps:']), 'registers the `rabbitmq` check: `amqp://user:password@host:5672[/vhost]` or `amqps://...`'),
@@ -72,7 +72,7 @@ export const SETTINGS = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: row(ENDPOINT, 'full URL for traces, used as given'),
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: row(ENDPOINT, 'full URL for metrics, used as given'),
   OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: row(ENDPOINT, 'full URL for logs, used as given'),
-  OTEL_EXPORTER_OTLP_HEADERS: row(keyValues(), 'request headers of every export (e.g. `authorization=Bearer%20abc`); their values are secrets, masked wherever they appear', { secret: true }),
+  OTEL_EXPORTER_OTLP_HEADERS: row(keyValues(), 'request headers of every export (e.g. `authorization=Bearer%20abc`); the values of credential-named headers (`authorization`, `*key*`, `*token*` ...) and every value of 16 characters or more are secrets, masked wherever they appear', { secret: true }),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: row(keyValues(), 'headers of trace exports, merged over the shared ones', { secret: true }),
   OTEL_EXPORTER_OTLP_METRICS_HEADERS: row(keyValues(), 'headers of metric exports, merged over the shared ones', { secret: true }),
   OTEL_EXPORTER_OTLP_LOGS_HEADERS: row(keyValues(), 'headers of log exports, merged over the shared ones', { secret: true }),
@@ -116,6 +116,8 @@ export const SETTINGS = {
   OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: row(optionalInteger(0), 'attributes per span; unset: `OTEL_ATTRIBUTE_COUNT_LIMIT`'),
   OTEL_SPAN_EVENT_COUNT_LIMIT: row(integer(128, 0), 'events per span'),
   OTEL_SPAN_LINK_COUNT_LIMIT: row(integer(128, 0), 'links per span'),
+  OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT: row(integer(128, 0), 'attributes per span event'),
+  OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: row(integer(128, 0), 'attributes per span link'),
   OTEL_TRACES_SAMPLER: row(oneOf<SamplerName>('parentbased_always_on', [
     'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio',
   ]), 'which traces are recorded'),

@@ -54,7 +54,7 @@ const LIMITS = {
  * answers stop moving is dropped after `stallTimeoutMs`.
  */
 export interface ConnectionLimits {
-  /** Connections open at once; a further one is closed as soon as it is accepted. */
+  /** Connections open at once; a further one closes the oldest (idle first), never itself. */
   maxConnections: number;
   /** Requests on one keep-alive connection; the last is answered with `Connection: close`. */
   maxRequestsPerSocket: number;
@@ -117,14 +117,19 @@ export function startProbeServer(engine: HealthEngine, options: ProbeServerOptio
   // listeners per request, which under a pipelining flood cost more than the answer. The probe
   // server's own emit is the plain one, so its requests never reach that wrapper.
   server.emit = EventEmitter.prototype.emit as Server['emit'];
-  server.maxConnections = limits.maxConnections;
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   // No 'timeout' listener: Node destroys a socket idle that long. The keep-alive timeout replaces
   // it between requests; while an answer is being written, a slow reader that takes bytes keeps
   // its connection, one that takes none loses it.
   server.setTimeout(limits.stallTimeoutMs);
+  // At the bound the oldest connection gives way, not the new one: a client holding every slot
+  // would otherwise lock the kubelet out, and liveness would fail for it.
+  const open = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     socket.unref();
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    if (open.size > limits.maxConnections) oldestOf(open, socket)?.destroy();
     // Node resumes reading when queued answers move into the socket's buffer or an answer is
     // finished, whether or not the socket has drained: while vigil holds it, it stays paused.
     socket.on('resume', () => {
@@ -146,6 +151,17 @@ export function startProbeServer(engine: HealthEngine, options: ProbeServerOptio
 
 export function portOf(server: Server): number {
   return (server.address() as AddressInfo).port;
+}
+
+/** The connection to close for a new one: the oldest with no answer under way, else the oldest. */
+function oldestOf(open: Set<Socket>, newcomer: Socket): Socket | undefined {
+  let oldest: Socket | undefined;
+  for (const socket of open) {
+    if (socket === newcomer) continue;
+    if (!unanswered.get(socket)) return socket;
+    oldest ??= socket;
+  }
+  return oldest;
 }
 
 /** Connections whose reading vigil holds until their socket drains. */

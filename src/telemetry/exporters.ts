@@ -3,9 +3,9 @@ import type { ExportResult } from '@opentelemetry/core';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { OtlpProtocol, SettingName, Settings } from '../config/settings';
+import { readRegularFile } from '../util/read-file';
 import { errorMessage } from '../util/redact';
 import { DetachedExporter, type InnerExporter } from './detached-exporter';
 import { UnrefHttpTransport } from './otlp-transport';
@@ -16,6 +16,9 @@ export type Signal = 'traces' | 'metrics' | 'logs';
 export type ExportListener = (signal: Signal, url: string, result: ExportResult) => void;
 
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
+
+/** Far more than a certificate chain or key takes. */
+const MAX_PEM_BYTES = 1024 * 1024;
 
 /** Exports of one signal under way at once (the specification's default). */
 const CONCURRENCY_LIMIT = 30;
@@ -70,7 +73,7 @@ function pem(env: Settings, own: SettingName, shared: SettingName): Buffer | und
   const path = env[variable] as string;
   if (!path) return undefined;
   try {
-    return readFileSync(resolve(path));
+    return readRegularFile(resolve(path), MAX_PEM_BYTES);
   } catch (error) {
     throw new Error(`${variable}=${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}); nothing is exported until it can`);
   }

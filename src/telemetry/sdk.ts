@@ -127,8 +127,8 @@ function limitsOf(env: Settings) {
       attributeCountLimit: env.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? env.OTEL_ATTRIBUTE_COUNT_LIMIT,
       eventCountLimit: env.OTEL_SPAN_EVENT_COUNT_LIMIT,
       linkCountLimit: env.OTEL_SPAN_LINK_COUNT_LIMIT,
-      attributePerEventCountLimit: env.OTEL_ATTRIBUTE_COUNT_LIMIT,
-      attributePerLinkCountLimit: env.OTEL_ATTRIBUTE_COUNT_LIMIT,
+      attributePerEventCountLimit: env.OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT,
+      attributePerLinkCountLimit: env.OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT,
     },
   };
 }
@@ -150,20 +150,24 @@ const DIAG_LEVEL: Record<OtelLogLevel, DiagLogLevel> = {
   debug: DiagLogLevel.DEBUG, verbose: DiagLogLevel.VERBOSE, all: DiagLogLevel.ALL,
 };
 
+/** Longer diagnostics (a whole value, a payload) are cut: a line is for reading. */
+const MAX_DIAG_CHARACTERS = 1_000;
+
 /** OpenTelemetry's own diagnostics, as vigil log lines; a repeated message at most once a minute. */
 function diagToPino(logger: Logger) {
   const lastSeen = new Map<string, number>();
   const write = (level: 'error' | 'warn' | 'info' | 'debug' | 'trace') => (message: string, ...args: unknown[]) => {
     // A variable vigil validates itself has had its one line already (with a code, and the case
     // rules vigil accepts): OpenTelemetry's own complaint about it would be a second, and wrong.
-    const variable = /^(OTEL_[A-Z_]+) value .* invalid/.exec(String(message))?.[1];
-    if (variable && variable in SETTINGS) return;
+    // (The SDK reads process.env itself while it builds its defaults, in several phrasings.)
+    if ((String(message).match(/\bOTEL_[A-Z_]+/g) ?? []).some((variable) => variable in SETTINGS)) return;
     const now = Date.now();
     if (now - (lastSeen.get(message) ?? -Infinity) < 60_000) return;
     lastSeen.set(message, now);
     if (lastSeen.size > 500) lastSeen.clear();
     const detail = args.map((a) => (a instanceof Error ? errorMessage(a) : typeof a === 'string' ? a : '')).filter(Boolean).join(' ');
-    logger[level]({ source: 'opentelemetry' }, detail ? `${message} ${detail}` : message);
+    const line = detail ? `${message} ${detail}` : String(message);
+    logger[level]({ source: 'opentelemetry' }, line.length > MAX_DIAG_CHARACTERS ? `${line.slice(0, MAX_DIAG_CHARACTERS)}… (cut from ${line.length} characters)` : line);
   };
   return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug'), verbose: write('trace') };
 }

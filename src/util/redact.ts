@@ -10,10 +10,12 @@
 const MASK = '***';
 /** Word endings that make a query parameter or a `key=value` pair secret (client_secret, X-Amz-Signature, api_key ...). */
 const SECRET_WORDS = 'password|passwd|pwd|pass|secret|token|signature|sig|key|auth|authorization|credential|credentials';
-// User-info up to the last `@` of the authority: a password may itself contain `@`.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#:@]*)(?::([^\s/?#]*))?@(?=[^\s/?#@]*(?:[/?#\s"']|$))/gi;
+// User-info up to the last `@` of the authority: a password may itself contain `@`. The
+// look-behinds (not `\b`) start a match only where the run of name characters starts: from every
+// word boundary of `a.a.a.…` each try would scan to the end, quadratic in the text's length.
+const URL_CREDENTIALS = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)([^\s/?#:@]*)(?::([^\s/?#]*))?@(?=[^\s/?#@]*(?:[/?#\s"']|$))/gi;
 const SECRET_PARAMS = new RegExp(`([?&;#][\\w.-]*?(?:${SECRET_WORDS})=)[^&;#\\s"']*`, 'gi');
-const SECRET_PAIRS = /\b([\w.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"']+)/gi;
+const SECRET_PAIRS = /(?<![\w.-])([\w.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&"']+)/gi;
 const BEARER = /\b(Bearer|Basic)(?:\s+|%20)[A-Za-z0-9._~+/=-]{8,}/gi;
 
 /** Query parameter names that instrumentation masks in exported URLs (`url.full`): exact names, the common ones. */
@@ -132,8 +134,8 @@ export function addPassword(password: unknown, username?: unknown): void {
  */
 export function addSecretsFromHeaders(raw: string | Readonly<Record<string, string>> | undefined | null): void {
   if (raw !== null && typeof raw === 'object') {
-    for (const value of Object.values(raw)) {
-      if (typeof value !== 'string') continue;
+    for (const [name, value] of Object.entries(raw)) {
+      if (typeof value !== 'string' || !isSecretHeader(name, value)) continue;
       addHeaderSecret(value);
       addHeaderSecret(encodeURIComponent(value));
     }
@@ -144,6 +146,7 @@ export function addSecretsFromHeaders(raw: string | Readonly<Record<string, stri
     const eq = entry.indexOf('=');
     if (eq <= 0) continue;
     const written = entry.slice(eq + 1).trim();
+    if (!isSecretHeader(entry.slice(0, eq).trim(), decodeOrRaw(written))) continue;
     addHeaderSecret(written);
     addHeaderSecret(decodeOrRaw(written));
     const sent = written.split(';')[0].trim();
@@ -154,7 +157,18 @@ export function addSecretsFromHeaders(raw: string | Readonly<Record<string, stri
   }
 }
 
-/** Remembers a header value, and of an `Authorization`-style value (`Bearer <token>`, `ApiKey <key>`) the credentials alone. */
+/** Header names that carry credentials. */
+export const SECRET_HEADER = /authorization|cookie|token|secret|key|auth|pass|signature|credential/i;
+
+/**
+ * A header whose value is a secret: one named like a credential, whatever its length, or any
+ * value long enough to be a key (`x-honeycomb-team`). `X-Scope-OrgID=1` or `x-tenant=production`
+ * are not: masking them everywhere would turn `10.0.0.1` into `10.0.0.***`.
+ */
+function isSecretHeader(name: string, value: string): boolean {
+  return SECRET_HEADER.test(name) || value.trim().length >= 16;
+}
+
 export function addHeaderSecret(value: string | undefined | null): void {
   if (typeof value !== 'string') return;
   const trimmed = value.trim();

@@ -75,6 +75,9 @@ test('bad list entries skip that check only, without echoing the value', () => {
   assert.deepEqual(config.checks.filter((c) => c.settings.kind === 'http').map((c) => c.name), ['ok']);
   assert.equal(problems.length, 3);
   assert.ok(problems.every((p) => !p.message.includes('pw@')));
+  // A comma in a password splits the list: neither half is shown.
+  const split = loadConfig({ VIGIL_HTTP_CHECKS: 'api=https://admin:S3cr3tPart,2ndHalf@api.internal/health' }).problems.map((p) => p.message).join('\n');
+  assert.ok(!split.includes('S3cr3tPart') && !split.includes('2ndHalf'), split);
 });
 
 test('a YAML file adds checks and options; a variable that is set wins over the file', () => {
@@ -185,7 +188,7 @@ test('VIGIL_CONFIG of more than a configuration file may hold is refused before 
   const huge = file('huge.json', `{"checks":[]${' '.repeat(2 * 1024 * 1024)}}`);
   const { config, problems } = loadConfig({ VIGIL_CONFIG: huge });
   assert.equal(problems.length, 1);
-  assert.match(problems[0].message, /more than the \d+ a configuration file may have/);
+  assert.match(problems[0].message, /more than the \d+ it may have/);
   assert.equal(config.port, 9000, 'the defaults apply');
 });
 

@@ -47,7 +47,7 @@ const NUMBERS = ['0', '1', '-1', '100', '2147483647', '2147483648', '90071992547
 
 /** A loopback URL with a secret password that may itself break the URL (`#`, `/`, `@`, `%`). */
 function loopbackUrl(r: Random, schemes: readonly string[]): string {
-  const password = `${SECRET}${r.pick(['', '#', '/x', '@y', '%zz', '%40', '?q'])}`;
+  const password = `${SECRET}${r.pick(['', '#', '/x', '@y', '%zz', '%40', '?q', ',x', ',n=http'])}`;
   return `${r.pick(schemes)}//${r.pick(['', 'user', 'us%er'])}:${password}@${r.pick(['127.0.0.1', '[::1]'])}:${r.pick([closedPort, 0, 70000])}${r.pick(['', '/', '/db', `/${r.junk(8).replace(/[#?]/g, '')}`])}`;
 }
 
@@ -71,7 +71,7 @@ function valueFor(r: Random, name: SettingName): string {
   const fallback = setting.fallback;
   if (typeof fallback === 'number' || fallback === undefined && /LIMIT|TIMEOUT/.test(name)) return r.pick([...NUMBERS, r.junk(8)]);
   if (typeof fallback === 'boolean') return r.pick(['true', 'false', 'yes', 'off', 'TRUE', '2', r.junk(5)]);
-  return r.pick([String(Array.isArray(fallback) ? fallback.join(',') : fallback ?? ''), r.junk(20), r.junk(2000), 'otlp,console', 'none', 'ALWAYS_ON', 'debug']);
+  return r.pick([String(Array.isArray(fallback) ? fallback.join(',') : fallback ?? ''), r.junk(20), r.junk(2000), 'a.'.repeat(20_000), 'otlp,console', 'none', 'ALWAYS_ON', 'debug']);
 }
 
 function randomEnv(r: Random): Record<string, string> {

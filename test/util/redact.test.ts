@@ -58,12 +58,14 @@ test('a secret that contains another is masked whole', () => {
 });
 
 test('header values: as written, percent-decoded, as sent (up to a ;), and the credentials of an Authorization value', () => {
-  addSecretsFromHeaders('x-api-key=Sup3rS3cretKey, authorization=Bearer%20tok3nV4lue99 ,x-tenant=Ac%2Cme;meta,x-k=k9z');
+  addSecretsFromHeaders('x-api-key=Sup3rS3cretKey, authorization=Bearer%20tok3nV4lue99 ,x-auth-tenant=Ac%2Cme;meta,x-key=k9z,x-honeycomb-team=hc0123456789abcdef,X-Scope-OrgID=1,x-tenant=production');
   assert.equal(redact('401: Sup3rS3cretKey is not valid'), '401: *** is not valid');
   assert.equal(redact('got tok3nV4lue99'), 'got ***');
   assert.equal(redact('header Bearer%20tok3nV4lue99'), 'header ***');
   assert.equal(redact('tenant Ac,me;meta / Ac%2Cme / Ac,me'), 'tenant *** / *** / ***');
   assert.equal(redact('key k9z; k9zk'), 'key ***; k9zk');
+  assert.equal(redact('team hc0123456789abcdef'), 'team ***', 'a long value is a key, whatever its header');
+  assert.equal(redact('10.0.0.1 productionized, 1 consumer'), '10.0.0.1 productionized, 1 consumer', 'short values of plain headers are not secrets');
   // Already parsed (the settings' record): the value and its percent-encoded form.
   addSecretsFromHeaders({ authorization: 'Basic dXNlcjpwYXNzd29yZA==' });
   assert.equal(redact('Basic%20dXNlcjpwYXNzd29yZA%3D%3D or dXNlcjpwYXNzd29yZA=='), '*** or ***');
@@ -89,4 +91,11 @@ test('URLs with raw #, ?, @ or % in the password are parsed as meant, and the pa
   }
   assert.equal(parseUrl('not a url'), undefined);
   assert.equal(parseUrl('http://host?q=a@b')!.hostname, 'host', 'a URL that parses is taken as it parses');
+});
+
+test('a long run of name characters is redacted in linear time (the patterns start where a run starts)', { timeout: 60_000 }, () => {
+  // Quadratic patterns took ~3 s for 64 KB of `a.a.…`: 1 MB would take many minutes, not milliseconds.
+  for (const run of ['a.'.repeat(500_000), 'a-'.repeat(500_000), 'x'.repeat(1_000_000)]) {
+    assert.equal(redact(`${run} password=hunter22 http://u:pw12345@h/`), `${run} password=*** http://u:***@h/`);
+  }
 });
