@@ -3,7 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { isDisabled } from './config/settings';
+import { isDisabled } from './config/kinds';
 import { emergencyLog } from './util/emergency-log';
 
 /** Package managers get NODE_OPTIONS too: the agent stays out of them (their children are the services). */

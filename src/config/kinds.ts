@@ -50,6 +50,11 @@ export function ratio(fallback: number): Kind<number> {
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off', ''];
 
+/** True when the agent must not start at all: the kind of VIGIL_DISABLED, read before the settings table is loaded. */
+export function isDisabled(env: NodeJS.ProcessEnv): boolean {
+  return boolean(false).parse(env.VIGIL_DISABLED ?? '') === true;
+}
+
 export function boolean(fallback: boolean): Kind<boolean> {
   return {
     fallback,

@@ -173,8 +173,3 @@ export function readSettings(env: NodeJS.ProcessEnv, file: Partial<Record<string
 function shown(raw: string): string {
   return raw.length <= 64 ? raw : `${raw.slice(0, 64)}… (${raw.length} characters)`;
 }
-
-/** True when the agent must not start at all; read before anything heavy is loaded. */
-export function isDisabled(env: NodeJS.ProcessEnv): boolean {
-  return SETTINGS.VIGIL_DISABLED.parse(env.VIGIL_DISABLED ?? '') === true;
-}
