@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import amqplib from 'amqplib';
 import { createAmqpCheck } from '../../src/checks/amqp';
-import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
+import { freePort, listenTracked, startSilentServer } from '../helpers/silent-tcp-server';
 import { failureOf, runOnce } from '../helpers/run-check';
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -89,28 +89,16 @@ function selfSignedCertificate(): { key: string; cert: string; certFile: string;
 
 /** A TLS-terminating relay to the broker: amqps in front of a plain AMQP port. */
 async function tlsTerminator(port: number, key: string, cert: string): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket): void => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-  };
-  const server = tls.createServer({ key, cert }, (client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port });
-    track(client);
-    track(upstream);
-    client.pipe(upstream).pipe(client);
+  return listenTracked((track) => {
+    const server = tls.createServer({ key, cert }, (client) => {
+      const upstream = net.connect({ host: '127.0.0.1', port });
+      track(client);
+      track(upstream);
+      client.pipe(upstream).pipe(client);
+    });
+    server.on('tlsClientError', () => undefined);
+    return server;
   });
-  server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** One run of the check in a fresh node trusting `caFile` (NODE_EXTRA_CA_CERTS), then its close; what it printed and how it ended. */

@@ -10,8 +10,16 @@ export interface SilentServer {
  * hung database or broker. close() destroys the accepted sockets too, so nothing lingers.
  */
 export async function startSilentServer(): Promise<SilentServer> {
+  return listenTracked((track) => net.createServer(track));
+}
+
+/**
+ * Listens on a free loopback port with the server `make` builds, given `track` for the sockets it
+ * should close with itself (errors on them ignored); close() destroys those too.
+ */
+export async function listenTracked(make: (track: (socket: net.Socket) => void) => net.Server): Promise<SilentServer> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
+  const server = make((socket) => {
     sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
