@@ -2,11 +2,21 @@
 // resolution of hundreds of small files is most of an unbundled preload's start-up cost), and
 // two thin entry points that share it. Database drivers stay external: they are the host's,
 // and instrumentation must patch the very copy the application uses.
-import { build } from 'esbuild';
+import { build as esbuild } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 
+import { writeThirdParty } from './third-party.mjs';
+
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+/** Every build's metafile: what the bundles inline, for the third-party notices and the SBOM. */
+const metafiles = [];
+async function build(options) {
+  const result = await esbuild({ ...options, metafile: true });
+  metafiles.push(result.metafile);
+  return result;
+}
 rmSync('dist', { recursive: true, force: true });
 
 /** Imports of the shared core from the entry points resolve, at run time, to dist/agent.js. */
@@ -185,6 +195,8 @@ mkdirSync('dist/iitm/lib', { recursive: true });
 copyFileSync(`${IITM}/lib/register.js`, 'dist/iitm/lib/register.js');
 await build({ ...common, entryPoints: Object.fromEntries(VENDOR.map((name) => [`vendor/${name}`, name])), outdir: 'dist' });
 await build({ ...common, entryPoints: { register: 'src/register.ts', index: 'src/index.ts', cli: 'src/cli.ts', 'register-loader': 'src/load-agent.ts' }, outdir: 'dist', plugins: [shareAgent] });
+writeThirdParty(metafiles, 'dist', pkg);
+
 // The V8 code cache of the bundle, made by starting the agent once, so that the functions a
 // start runs are in it (see src/load-agent.ts). Made with this Node and the V8 flags of
 // NODE_OPTIONS (V8 rejects a cache made under other flags): build with the production

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `vigil-agent probe ready|live|startup` for container HEALTHCHECKs in images without curl, and
-// `vigil-agent check` to run the configured checks once and print what they say.
+// `vigil-agent check` to run the configured checks once and print what they say, and
+// `vigil-agent version` to answer "which SDK is inside?".
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { runChecksOnce } from './api';
 
 const USAGE = `usage:
   vigil-agent probe <ready|live|startup|health> [--port 9000] [--host 127.0.0.1] [--timeout 2000]
-  vigil-agent check [--json]        run the checks configured by VIGIL_* / VIGIL_CONFIG once`;
+  vigil-agent check [--json]        run the checks configured by VIGIL_* / VIGIL_CONFIG once
+  vigil-agent version [--all]       the agent's version and the OpenTelemetry packages inside it (--all: every bundled package)`;
 
 /** The value of `--name`, or the fallback when the flag is absent; a malformed value is a usage error. */
 function flag(args: string[], name: string, fallback: string, valid: (value: string) => boolean = () => true): string {
@@ -60,6 +64,14 @@ async function check(args: string[]): Promise<void> {
   process.exitCode = results.some((r) => r.critical && r.status === 'fail') ? 1 : 0;
 }
 
+/** Read from the SBOM the build writes next to this file: one list of what is inside. */
+function version(args: string[]): void {
+  const sbom = JSON.parse(readFileSync(join(__dirname, 'sbom.cdx.json'), 'utf8')) as { metadata: { component: { name: string; version: string } }; components: { name: string; version: string }[] };
+  const { name, version: own } = sbom.metadata.component;
+  const shown = args.includes('--all') ? sbom.components : sbom.components.filter((c) => c.name.startsWith('@opentelemetry/') || c.name === '@fastify/otel');
+  process.stdout.write([`${name} ${own}`, `node ${process.version}`, ...shown.map((c) => `${c.name} ${c.version}`)].join('\n') + '\n');
+}
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
   process.exit(2);
@@ -68,4 +80,5 @@ function fail(message: string): never {
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'probe') probe(rest);
 else if (command === 'check') void check(rest);
+else if (command === 'version') version(rest);
 else fail(command ? `unknown command "${command}"` : 'no command given');

@@ -2,6 +2,7 @@
 // HEALTHCHECKs in images without curl) and `check` against the real local PostgreSQL and Redis.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -187,4 +188,17 @@ test('check --json: parseable JSON, one entry per check, and the password nowher
   assert.match(byName.get('api')?.output ?? '', /ECONNREFUSED/);
   assert.equal(run.code, 1, 'the failing critical HTTP check makes exit 1');
   assert.ok(!(run.stdout + run.stderr).includes(SECRET), 'no password in the JSON or on stderr');
+});
+
+test('version: the agent, node, and the bundled OpenTelemetry packages at their installed versions', async () => {
+  const { code, stdout, stderr } = await runCli(['version']);
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines[0], `vigil-agent ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}`);
+  assert.equal(lines[1], `node ${process.version}`);
+  for (const name of ['@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/instrumentation-http']) {
+    assert.ok(lines.includes(`${name} ${JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version}`), `${name} in:\n${stdout}`);
+  }
+  assert.ok(!lines.some((l) => l.startsWith('pino ')), 'only OpenTelemetry packages without --all');
+  assert.ok((await runCli(['version', '--all'])).stdout.split('\n').some((l) => l.startsWith('pino ')));
 });
