@@ -28,7 +28,8 @@ const isLoaderThread = !isMainThread && parentPort === null;
 if (!isLoaderThread && !isDisabled(process.env) && !PACKAGE_MANAGER.test(process.argv[1] ?? '') && !isOwnCli(process.argv[1])) {
   try {
     // dist/agent.js, through the code cache; dist/index.js then shares the same instance.
-    void (require('./load-agent') as typeof import('./load-agent')).loadAgent().agent.start();
+    const { agent, cache } = (require('./load-agent') as typeof import('./load-agent')).loadAgent();
+    void agent.start().then((started) => started?.logger.debug({ codeCache: cache }, `code cache: ${cache}`), () => undefined);
   } catch (error) {
     emergencyLog('VIGIL_ERR_START', `vigil could not load: ${error instanceof Error ? error.message : String(error)}; the application runs without it`);
   }
