@@ -86,7 +86,9 @@ export class Agent {
     // Discovery always runs: the passwords of the application's own pools are secrets to mask in
     // every process; only the serving process, with VIGIL_AUTO_CHECKS, checks them too.
     const checksClients = config.autoChecks && !this.tracesOnly;
-    this.discovery = new AppClientDiscovery((check) => checksClients && this.adoptAppClient(check));
+    this.discovery = new AppClientDiscovery((check) => {
+      if (checksClients) this.adoptAppClient(check);
+    });
     for (const spec of this.tracesOnly ? [] : config.checks) {
       try {
         const check = createCheck(spec);

@@ -137,7 +137,9 @@ export function list<T extends string>(fallback: T[], allowed?: readonly T[]): K
 export function keyValues(): Kind<Readonly<Record<string, string>>> {
   const parse = (raw: string) => {
     const out: Record<string, string> = {};
-    for (const entry of raw.split(',')) {
+    for (const item of raw.split(',')) {
+      // `;` starts an entry's properties, which OpenTelemetry's own parser drops: so does this.
+      const entry = item.split(';')[0];
       if (entry.trim() === '') continue;
       const eq = entry.indexOf('=');
       const key = eq > 0 ? entry.slice(0, eq).trim() : '';

@@ -143,6 +143,13 @@ test('the file accepts exactly what the environment accepts: each setting is che
   assert.equal(env.config.flushTimeoutMs, 1_000);
 });
 
+test('key=value settings read as OpenTelemetry reads them: percent-decoded, properties after ; dropped', () => {
+  const { values, problems } = readSettings({ OTEL_EXPORTER_OTLP_HEADERS: 'x-a=1%2C2;meta=x, authorization=Bearer%20t0k ', OTEL_RESOURCE_ATTRIBUTES: 'team=a' });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(values.OTEL_EXPORTER_OTLP_HEADERS, { 'x-a': '1,2', authorization: 'Bearer t0k' });
+  assert.deepEqual(values.OTEL_RESOURCE_ATTRIBUTES, { team: 'a' });
+});
+
 test('a bad variable falls back to the file before the default', () => {
   const path = file('fallback.json', JSON.stringify({ port: 9100 }));
   const { config, problems } = loadConfig({ VIGIL_CONFIG: path, VIGIL_PORT: 'ninety' });
