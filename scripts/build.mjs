@@ -4,7 +4,8 @@
 // and instrumentation must patch the very copy the application uses.
 import { build as esbuild } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import { writeThirdParty } from './third-party.mjs';
 
@@ -178,8 +179,11 @@ const fromAgent = {
 };
 
 const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
-await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/api.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag] });
-await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
+await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/agent-bundle.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag] });
+const onDemandBuild = await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
+// A second copy of a shared package would be a second API global and a second require hook.
+const inlinedShared = Object.keys(onDemandBuild.metafile.inputs).filter((input) => SHARED.some((name) => input.includes(`node_modules/${name}/`)));
+if (inlinedShared.length) throw new Error(`instrumentation files inline what they must share with the agent:\n${inlinedShared.join('\n')}`);
 // import-in-the-middle: the loader (ESM, on Node's loader thread), this thread's hooks, and the
 // registry both meet in, kept as a file of its own (src/telemetry/esm-loader.ts says why).
 const IITM = 'node_modules/import-in-the-middle';
@@ -207,8 +211,29 @@ execFileSync(process.execPath, ['-e', `
   agent.start({ env: { VIGIL_PORT: '0', VIGIL_HOST: '127.0.0.1', VIGIL_LOG_LEVEL: 'silent', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRICS_EXPORTER: 'none' } })
     .then(() => { saveCache(); process.exit(0); });
 `], { stdio: 'inherit', env: { PATH: process.env.PATH, NODE_OPTIONS: v8Flags(process.env.NODE_OPTIONS) } });
-// Type declarations for the public API.
+// Type declarations for the public API: tsc writes one for every module the entry reaches; only
+// those the public declarations refer to are shipped (src/types.ts says what they may name).
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+keepReferenced('dist/types', 'index.d.ts');
+
+/** Deletes the declaration files under `dir` that `entry` does not reach through relative imports. */
+function keepReferenced(dir, entry) {
+  const reached = new Set();
+  const visit = (file) => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const [, spec] of readFileSync(join(dir, file), 'utf8').matchAll(/(?:from|import\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+      visit(join(dirname(file), `${spec}.d.ts`));
+    }
+  };
+  visit(entry);
+  for (const file of readdirSync(dir, { recursive: true })) {
+    if (file.endsWith('.d.ts') && !reached.has(file)) rmSync(join(dir, file));
+  }
+  for (const file of readdirSync(dir, { recursive: true }).reverse()) {
+    if (statSync(join(dir, file)).isDirectory() && readdirSync(join(dir, file)).length === 0) rmSync(join(dir, file), { recursive: true });
+  }
+}
 
 /** The V8 flags of NODE_OPTIONS, without preloads (the cache must not be made under another agent). */
 function v8Flags(options = '') {

@@ -1,10 +1,11 @@
-// README.md's table of settings, written from the settings table (src/config/settings.ts) so
-// that the two cannot differ: `npm run docs` rewrites it, test/docs/readme.test.ts compares.
+// The table of settings in docs/configuration.md, written from the settings table
+// (src/config/settings.ts) so that the two cannot differ: `npm run docs` rewrites it,
+// test/docs/docs.test.ts compares.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SETTINGS } from '../src/config/settings';
 
-export const README = join(__dirname, '..', 'README.md');
+export const CONFIGURATION_DOC = join(__dirname, '..', 'docs', 'configuration.md');
 export const BEGIN = '<!-- settings: written by `npm run docs` from src/config/settings.ts -->';
 export const END = '<!-- settings: end -->';
 
@@ -25,12 +26,12 @@ export function settingsTable(): string {
   return [BEGIN, '| variable | default | file key | meaning; values |', '| --- | --- | --- | --- |', ...rows, END].join('\n');
 }
 
-/** README.md with its table of settings as the settings table says. */
-export function withSettingsTable(readme: string): string {
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md has no "${BEGIN}" ... "${END}" block`);
-  return readme.slice(0, start) + settingsTable() + readme.slice(end + END.length);
+/** A document with its table of settings as the settings table says. */
+export function withSettingsTable(doc: string): string {
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`no "${BEGIN}" ... "${END}" block`);
+  return doc.slice(0, start) + settingsTable() + doc.slice(end + END.length);
 }
 
-if (require.main === module) writeFileSync(README, withSettingsTable(readFileSync(README, 'utf8')));
+if (require.main === module) writeFileSync(CONFIGURATION_DOC, withSettingsTable(readFileSync(CONFIGURATION_DOC, 'utf8')));

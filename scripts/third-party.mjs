@@ -47,10 +47,19 @@ export function licenceProblems(packages) {
 }
 
 /** Writes the notice file and the SBOM into `outdir`; throws when a licence is missing or unexpected. */
+/** Packages inlined in more than one version: two copies of one library, where the agent means one. */
+export function versionProblems(packages) {
+  const versions = new Map();
+  for (const p of packages) versions.set(p.name, [...(versions.get(p.name) ?? []), p.version]);
+  return [...versions].filter(([, list]) => list.length > 1).map(([name, list]) => `${name} is inlined in ${list.length} versions: ${list.join(', ')}`);
+}
+
 export function writeThirdParty(metafiles, outdir, agent) {
   const packages = bundledPackages(metafiles);
   const problems = licenceProblems(packages);
   if (problems.length) throw new Error(`bundled packages with a licence vigil cannot ship:\n${problems.join('\n')}`);
+  const twice = versionProblems(packages);
+  if (twice.length) throw new Error(`bundled packages in two versions (pin one in package.json "overrides"):\n${twice.join('\n')}`);
   const notices = [
     `# Third-party software in ${agent.name} ${agent.version}`,
     '',

@@ -6,9 +6,9 @@ import { loadConfig, problemCode, type AgentConfig } from './config';
 import { SETTINGS, type SettingName } from './config/settings';
 import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
-import { HealthEngine, type CheckSnapshot, type StateChange } from './health/engine';
+import { HealthEngine } from './health/engine';
 import { assertValidCheck, resolveOptions } from './health/options';
-import type { CheckFn, CheckOptions } from './health/types';
+import type { CheckFn, CheckOptions, CheckSnapshot, StateChange } from './types';
 import { portOf, probeServers, startProbeServer } from './probes/server';
 import { createAgentLogger } from './telemetry/logger';
 import { forwardToOpenTelemetry } from './telemetry/log-records';
@@ -17,11 +17,9 @@ import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/reso
 import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
 import { addKnownSecret, addSecretsFromHeaders, errorMessage } from './util/redact';
 
-/** Lets tests drive shutdown without killing the test runner. */
+/** What the process-wide agent (src/global-agent.ts) is told of. */
 export interface AgentHooks {
-  /** Re-raises a signal once the agent is done with it (default: process.kill on this process). */
-  kill?: (signal: NodeJS.Signals) => void;
-  /** Told of every change of a check's state (the public onStateChange listeners). */
+  /** Every change of a check's state (the public onStateChange listeners). */
   onStateChange?: (change: StateChange) => void;
 }
 
@@ -204,7 +202,7 @@ export class Agent {
 
   private reraise(signal: NodeJS.Signals): void {
     for (const s of SIGNALS) process.off(s, this.onSignal);
-    (this.hooks.kill ?? ((s) => process.kill(process.pid, s)))(signal);
+    process.kill(process.pid, signal);
   }
 
   /** The event loop ran dry: send what is buffered, within the flush deadline, and let the process end. */

@@ -2,6 +2,7 @@
 // The agent never throws these into the host: they are logged once, with the code, and the
 // agent goes on with a default or without the feature concerned.
 
+/** Every code vigil logs, with what it means; docs/errors.md says what to do about each. */
 export const ERROR_CODES = {
   VIGIL_ERR_CONFIG_VALUE: 'invalid value for a setting; the default is used instead',
   VIGIL_ERR_CONFIG_FILE: 'the configuration file could not be read or is invalid; it is ignored',
@@ -15,6 +16,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_START: 'the agent could not start; the application runs without it',
 } as const;
 
+/** One of the codes of `ERROR_CODES`. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** An error the agent logs with a stable code that users can look up. */

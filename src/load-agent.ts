@@ -20,7 +20,7 @@ const REFRESH_AFTER_MS = 5_000;
 /** What became of the code cache in this process, for the agent's debug line. */
 export type CacheState = 'used' | 'rejected' | 'made elsewhere' | 'none';
 
-type Exports = typeof import('./api');
+type Exports = typeof import('./agent-bundle');
 
 /**
  * Requires the agent bundle once per process, registering it in require's cache so that

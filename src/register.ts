@@ -29,7 +29,7 @@ if (!isLoaderThread && !isDisabled(process.env) && !PACKAGE_MANAGER.test(process
   try {
     // dist/agent.js, through the code cache; dist/index.js then shares the same instance.
     const { agent, cache } = (require('./load-agent') as typeof import('./load-agent')).loadAgent();
-    void agent.start().then((started) => started?.logger.debug({ codeCache: cache }, `code cache: ${cache}`), () => undefined);
+    void agent.startAgent().then((started) => started?.logger.debug({ codeCache: cache }, `code cache: ${cache}`), () => undefined);
   } catch (error) {
     emergencyLog('VIGIL_ERR_START', `vigil could not load: ${error instanceof Error ? error.message : String(error)}; the application runs without it`);
   }

@@ -1,7 +1,8 @@
 import type * as Amqp from 'amqplib';
 import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
-import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckOptions, CheckResult } from '../types';
 import { addSecretsFromUrl, redact } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
 import { bounded, CLOSE_GRACE_MS, connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';

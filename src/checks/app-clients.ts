@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import { once, type EventEmitter } from 'node:events';
-import type { CheckFn, CheckResult } from '../health/types';
+import type { CheckFn, CheckResult } from '../types';
 import { admitInstrumentation } from '../telemetry/require-gate';
 import { AGENT_VERSION } from '../telemetry/resource';
 import { addPassword, addSecretsFromUrl } from '../util/redact';

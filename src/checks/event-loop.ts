@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { CheckSpec } from '../config';
-import type { CheckDefinition, CheckResult } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckResult } from '../types';
 import { worst } from '../health/status';
 import { grade } from './thresholds';
 

@@ -1,4 +1,5 @@
-import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckOptions, CheckResult } from '../types';
 import { addHeaderSecret, addSecretsFromUrl, credentialsOf, parseUrl, redact, SECRET_HEADER } from '../util/redact';
 import { bounded, checkError, timed, unref } from './run-bounded';
 

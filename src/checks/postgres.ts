@@ -1,5 +1,6 @@
 import type * as Pg from 'pg';
-import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckOptions, CheckResult } from '../types';
 import { addSecretsFromUrl } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
 import { bounded, CLOSE_GRACE_MS, connectionRun, FALLBACK_TIMEOUT_MS, hostOf, timed, unref } from './run-bounded';

@@ -1,5 +1,6 @@
 import type { Redis as RedisClient } from 'ioredis';
-import type { CheckDefinition, CheckOptions, CheckResult } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckOptions, CheckResult } from '../types';
 import { addSecretsFromUrl } from '../util/redact';
 import { INTERNAL_CLIENT_NAME, lazyDriver } from './load-driver';
 import { connectionRun, hostOf, timed, unref } from './run-bounded';

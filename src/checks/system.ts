@@ -2,7 +2,8 @@ import { statfs } from 'node:fs';
 import { promisify } from 'node:util';
 import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
 import type { CheckSpec } from '../config';
-import type { CheckDefinition, CheckResult } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckResult } from '../types';
 import { cgroupCpu, cgroupMemory } from './cgroup';
 import { utilisation } from './thresholds';
 

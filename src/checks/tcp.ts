@@ -1,5 +1,6 @@
 import net from 'node:net';
-import type { CheckDefinition, CheckOptions } from '../health/types';
+import type { CheckDefinition } from '../health/types';
+import type { CheckOptions } from '../types';
 import { bounded, checkError, timed, unref } from './run-bounded';
 
 export interface TcpCheckOptions extends CheckOptions {

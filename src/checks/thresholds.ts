@@ -1,4 +1,4 @@
-import type { CheckResult, Status } from '../health/types';
+import type { CheckResult, Status } from '../types';
 
 /** Grades a measured value against warn and fail thresholds (fail wins). */
 export function grade(value: number, warn: number | undefined, fail: number | undefined): Status {

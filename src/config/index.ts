@@ -1,4 +1,4 @@
-import type { CheckOptions, Group } from '../health/types';
+import type { CheckOptions, Group } from '../types';
 import { redact } from '../util/redact';
 import { url, withoutCredentials } from './kinds';
 import { readSettings, SETTINGS, type ConfigProblem, type DetailLevel, type LogLevel, type Settings } from './settings';

@@ -1,6 +1,6 @@
 // Every setting of the agent, once: its environment name, its configuration-file key, its kind
 // (parser, bounds, default) and its line of documentation. The environment, the VIGIL_CONFIG
-// file, `start({ env })`, the SDK and exporters, and README.md's reference all come from here.
+// file, `start({ env })`, the SDK and exporters, and the reference in docs/configuration.md all come from here.
 import {
   boolean, duration, integer, keyValues, list, MAX_TIMER_MS, oneOf, optionalInteger, ratio, text, url, type Kind,
 } from './kinds';
@@ -23,7 +23,7 @@ interface Row<T> extends Kind<T> {
   file?: string;
   /** Never echoed in a problem line. */
   secret?: boolean;
-  /** How the README writes the default, when the value itself does not say it. */
+  /** How the reference writes the default, when the value itself does not say it. */
   shownDefault?: string;
 }
 
@@ -39,7 +39,7 @@ const SIGNAL_COMPRESSION = oneOf<Compression | ''>('', ['', ...COMPRESSION]);
 const ENDPOINT = url(['http:', 'https:']);
 const PACKAGE_SCRIPTS = ['start*', 'serve*', 'dev*', 'prod*'];
 
-/** The order is the order of the reference in README.md. */
+/** The order is the order of the reference in docs/configuration.md. */
 export const SETTINGS = {
   VIGIL_DISABLED: row(boolean(false), '`true` / `1` / `yes` / `on`: the agent does not load at all'),
   VIGIL_PORT: row(integer(9000, 0, 65535), 'port of the probe server; `0` = a free port, reported in the `port` field of the "listening" line', { file: 'port' }),
@@ -122,7 +122,7 @@ export const SETTINGS = {
     'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio',
   ]), 'which traces are recorded'),
   OTEL_TRACES_SAMPLER_ARG: row(ratio(1), 'ratio for the `*traceidratio` samplers'),
-  OTEL_NODE_ENABLED_INSTRUMENTATIONS: row(text(), 'comma-separated [instrumentation](#instrumentations) names: only these', { shownDefault: '(unset: all of them)' }),
+  OTEL_NODE_ENABLED_INSTRUMENTATIONS: row(text(), 'comma-separated [instrumentation](telemetry.md#instrumentations) names: only these', { shownDefault: '(unset: all of them)' }),
   OTEL_NODE_DISABLED_INSTRUMENTATIONS: row(text(), 'comma-separated instrumentation names to turn off'),
 } satisfies Record<string, Row<unknown>>;
 

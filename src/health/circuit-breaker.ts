@@ -1,6 +1,6 @@
 import { errorMessage } from '../util/redact';
 import { toResult } from './status';
-import type { CheckFn } from './types';
+import type { CheckFn } from '../types';
 
 /** Circuit-breaker settings for checks of external dependencies. */
 export interface BreakerOptions {

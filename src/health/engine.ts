@@ -1,40 +1,13 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { runCheck, type RunOutcome } from './run-check';
 import { applyCriticality, nextStatus, worst, type FlapState } from './status';
-import type { CheckDefinition, CheckOptions, CheckResult, Group, Status } from './types';
+import type { CheckDefinition } from './types';
+import type { CheckOptions, CheckResult, CheckSnapshot, Group, StateChange, Status } from '../types';
 
 /** Settled options of a registered check. */
 export type ResolvedOptions = Required<Omit<CheckOptions, 'componentType'>> & { componentType?: string };
 
-/** The latest known state of one check, as probes and listeners see it. */
-export interface CheckSnapshot {
-  name: string;
-  status: Status;
-  critical: boolean;
-  groups: readonly Group[];
-  componentType?: string;
-  observedValue?: number | string | boolean;
-  observedUnit?: string;
-  output?: string;
-  details?: Record<string, string | number | boolean>;
-  /** ISO time the result was produced; undefined before the first run. */
-  time?: string;
-  durationMs?: number;
-  runs: number;
-  traceId?: string;
-  spanId?: string;
-}
-
-/** A check changed state: one log line and one listener call each. */
-export interface StateChange {
-  check: string;
-  from: Status | undefined;
-  to: Status;
-  reason?: string;
-  traceId: string;
-  spanId: string;
-}
-
+/** What the agent is told of as checks run. */
 export interface EngineHooks {
   /** After every run, with the raw run status (metrics). */
   onRun?(check: string, result: CheckResult, durationMs: number): void;

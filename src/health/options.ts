@@ -2,7 +2,7 @@ import { defaultTimeout, type AgentConfig } from '../config';
 import { MAX_TIMER_MS } from '../config/kinds';
 import { VigilError } from '../errors';
 import type { ResolvedOptions } from './engine';
-import type { CheckOptions, Group } from './types';
+import type { CheckOptions, Group } from '../types';
 
 const GROUPS: readonly Group[] = ['live', 'ready', 'startup'];
 

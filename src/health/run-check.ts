@@ -1,7 +1,8 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import { errorMessage, redact, REDACTION_WINDOW } from '../util/redact';
 import { toResult } from './status';
-import type { CheckDefinition, CheckResult } from './types';
+import type { CheckDefinition } from './types';
+import type { CheckResult } from '../types';
 
 const tracer = () => trace.getTracer('vigil-agent');
 

@@ -1,4 +1,4 @@
-import type { CheckResult, Status } from './types';
+import type { CheckResult, Status } from '../types';
 
 const SEVERITY: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
 

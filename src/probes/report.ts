@@ -1,5 +1,5 @@
-import type { CheckSnapshot } from '../health/engine';
-import type { Status } from '../health/types';
+import type { CheckSnapshot } from '../types';
+import type { Status } from '../types';
 import { redactDeep } from '../util/redact';
 
 /** One entry of `checks` in the IETF health-check draft (draft-inadarei-api-health-check). */

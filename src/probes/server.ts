@@ -5,7 +5,7 @@ import { isIPv4, type AddressInfo, type Socket } from 'node:net';
 import type { DetailLevel } from '../config/settings';
 import type { HealthEngine } from '../health/engine';
 import { httpStatusOf } from '../health/status';
-import type { Group } from '../health/types';
+import type { Group } from '../types';
 import { buildReport, liveFields, renderReport, type RenderedReport, type ServiceInfo } from './report';
 
 export interface ProbeServerOptions {

@@ -1,6 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import type { HealthEngine } from '../health/engine';
-import type { CheckResult, Status } from '../health/types';
+import type { CheckResult, Status } from '../types';
 
 const STATES: readonly Status[] = ['pass', 'warn', 'fail'];
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

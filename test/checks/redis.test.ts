@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedisCheck } from '../../src/checks/redis';
 import { freePort, startSilentServer } from '../helpers/silent-tcp-server';
 import { spawnRedis } from '../helpers/spawn-redis';
-import type { CheckResult } from '../../src/health/types';
+import type { CheckResult } from '../../src/types';
 import { failureOf, runOnce } from '../helpers/run-check';
 
 const PASSWORD = 'S3cretPassw0rd';

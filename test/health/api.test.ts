@@ -1,12 +1,12 @@
 // The programmatic API in-process (registerCheck, getHealth, onStateChange, unregisterCheck), and
-// the defaults that the TSDoc of CheckOptions (src/health/types.ts) promises: those applied to
+// the defaults that the TSDoc of CheckOptions (src/types.ts) promises: those applied to
 // checks from code (resolveOptions) and from the environment (loadConfig).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveOptions } from '../../src/health/options';
 import { getHealth, onStateChange, registerCheck, start, stop, unregisterCheck, VigilError } from '../../src/api';
 import { loadConfig } from '../../src/config';
-import type { StateChange } from '../../src/health/engine';
+import type { StateChange } from '../../src/types';
 import { eventually } from './harness';
 
 // No telemetry, no log lines, no discovery of app clients: only the checks of the test.

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { createCheck } from '../../src/checks';
 import { loadConfig } from '../../src/config';
 import { withCircuitBreaker } from '../../src/health/circuit-breaker';
-import type { CheckResult } from '../../src/health/types';
+import type { CheckResult } from '../../src/types';
 import { engineFor, eventually, options } from './harness';
 
 /** A dependency whose health the test sets, a clock the test moves, and the wrapped check. */

@@ -4,9 +4,9 @@
 // check stays failed, nothing per healthy run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StateChange } from '../../src/health/engine';
+import type { StateChange } from '../../src/types';
 import { applyCriticality, nextStatus, toResult, worst, type FlapState } from '../../src/health/status';
-import type { CheckFn, CheckResult, Status } from '../../src/health/types';
+import type { CheckFn, CheckResult, Status } from '../../src/types';
 import { engineFor, eventually, options, probe, runsOf, scripted, serve } from './harness';
 
 test('the overall status is the worst of the group; no checks is a pass', () => {

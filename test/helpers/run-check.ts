@@ -1,6 +1,7 @@
 // Runs a check function once, the way the engine does, for tests of single checks.
 import assert from 'node:assert/strict';
-import type { CheckDefinition, CheckResult } from '../../src/health/types';
+import type { CheckDefinition } from '../../src/health/types';
+import type { CheckResult } from '../../src/types';
 
 /**
  * One run of `check`. The agent's timers and sockets never hold a process, so the test holds

@@ -1,8 +1,8 @@
 // The package as users get it: `npm pack`, installed into a fresh application folder outside the
 // repository, then preloaded and run there as the README says.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -32,6 +32,9 @@ before(() => {
   writeFileSync(join(app, 'app.js'), `const http = require('node:http');${SERVICE("Object.keys(require.cache).find((f) => f.endsWith('agent.js')) ?? null")}`);
   writeFileSync(join(app, 'app.mjs'), `import http from 'node:http';\nimport { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);${SERVICE("Object.keys(require.cache).find((f) => f.endsWith('agent.js')) ?? null")}`);
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`], { cwd: app, stdio: 'ignore' });
+  // @types/node, as every TypeScript service on Node has it: the project's copy (npm's offline
+  // cache holds its tarball but not the registry's metadata an install by name needs).
+  for (const types of ['@types/node', 'undici-types']) cpSync(join(ROOT, 'node_modules', types), join(app, 'node_modules', types), { recursive: true });
 });
 
 /** Runs a command in the application folder; its exit, stdout lines as JSON where they are, stderr. */
@@ -101,3 +104,69 @@ setTimeout(() => {}, Number(process.env.STAY_MS ?? 0));`);
   assert.ok(second.lines.some((l) => l.codeCache === 'used'), second.stderr);
   assert.ok(String(second.lines.find((l) => l.fixture === 'stack')?.stack).includes(join(installed, 'agent.js')));
 });
+
+// A TypeScript service using every export as the README shows, and two misuses that must not
+// compile (a check status outside pass/warn/fail, an unknown probe group): with types that
+// leaked to `any`, or named a bundled package, this fails.
+const CONSUMER = `
+import { ERROR_CODES, VigilError, getHealth, onStateChange, registerCheck, runChecksOnce, start, stop, unregisterCheck } from 'vigil-agent';
+import type { CheckFn, CheckOptions, CheckResult, CheckSnapshot, ErrorCode, Group, OnceResult, StartOptions, StateChange, Status } from 'vigil-agent';
+
+const groups: Group[] = ['ready'];
+const options: CheckOptions = { critical: false, intervalMs: 5_000, timeoutMs: 1_000, groups };
+const ordersDb: CheckFn = async (signal: AbortSignal): Promise<CheckResult> => {
+  signal.throwIfAborted();
+  return { status: 'pass', observedValue: 3, observedUnit: 'ms', details: { role: 'primary' } };
+};
+
+async function main(): Promise<void> {
+  registerCheck('orders-db', ordersDb, options);
+  registerCheck('cache', () => true);
+  // @ts-expect-error: a status outside pass, warn and fail
+  registerCheck('bad-status', () => ({ status: 'ok' }));
+  // @ts-expect-error: the groups are live, ready and startup
+  registerCheck('bad-group', () => true, { groups: ['readiness'] });
+  const startOptions: StartOptions = { env: process.env };
+  const started: boolean = await start(startOptions);
+  const off: () => void = onStateChange((change: StateChange) => {
+    const to: Status = change.to;
+    const from: Status | undefined = change.from;
+    console.log(change.check, from, to, change.reason ?? '', change.traceId, change.spanId);
+  });
+  const health: CheckSnapshot[] = getHealth();
+  const first: CheckSnapshot | undefined = health[0];
+  const once: OnceResult[] = await runChecksOnce({ VIGIL_CHECKS: 'event-loop' });
+  const code: ErrorCode = 'VIGIL_ERR_START';
+  const meaning: string = ERROR_CODES[code];
+  try {
+    registerCheck('no spaces allowed', () => true);
+  } catch (error) {
+    if (error instanceof VigilError) console.log(error.code satisfies ErrorCode, error.message);
+  }
+  const removed: boolean = unregisterCheck('cache');
+  console.log(started, first?.status, first?.groups.join(','), once.map((r) => r.status), meaning, removed);
+  off();
+  await stop();
+}
+void main();
+`;
+
+const STRICT = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', types: ['node'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
+const CONSUMERS = [
+  { name: 'CommonJS, node16 resolution', type: 'commonjs', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
+  { name: 'ES module, nodenext resolution', type: 'module', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } },
+  { name: 'bundler resolution', type: 'module', compilerOptions: { module: 'preserve', moduleResolution: 'bundler' } },
+];
+
+for (const consumer of CONSUMERS) {
+  test(`a strict TypeScript consumer compiles against the installed types (${consumer.name}, skipLibCheck false)`, () => {
+    const dir = join(app, `ts-${consumer.compilerOptions.moduleResolution}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${consumer.compilerOptions.moduleResolution}`, private: true, type: consumer.type }));
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...STRICT, ...consumer.compilerOptions }, files: ['service.ts'] }));
+    writeFileSync(join(dir, 'service.ts'), CONSUMER);
+    // The TypeScript the project pins, run from the repository: the consumer has only the package and @types/node.
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' });
+    assert.equal(tsc.status, 0, `${tsc.stdout}${tsc.stderr}`);
+  });
+}

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 // @ts-expect-error: a build script in JavaScript, without declarations.
-import { licenceProblems } from '../../scripts/third-party.mjs';
+import { licenceProblems, versionProblems } from '../../scripts/third-party.mjs';
 
 const ROOT = join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -33,6 +33,13 @@ test('a bundled package without a licence, or with one vigil cannot ship, fails 
     { name: 'copyleft', version: '2.0.0', licence: 'GPL-3.0' },
   ]) as string[];
   assert.deepEqual(problems.map((p) => p.split(':')[0]), ['none@1.0.0', 'copyleft@2.0.0']);
+});
+
+test('the bundle holds one version of each package, and a second version fails the check', () => {
+  const sbom = JSON.parse(read('dist/sbom.cdx.json')) as { components: { name: string; version: string }[] };
+  assert.deepEqual(versionProblems(sbom.components), []);
+  assert.deepEqual(versionProblems([{ name: '@opentelemetry/core', version: '2.12.0' }, { name: 'pino', version: '9.0.0' }, { name: '@opentelemetry/core', version: '2.0.1' }]),
+    ['@opentelemetry/core is inlined in 2 versions: 2.12.0, 2.0.1']);
 });
 
 test('the package ships LICENSE, the notices and the SBOM', () => {
