@@ -41,7 +41,7 @@ const PACKAGE_SCRIPTS = ['start*', 'serve*', 'dev*', 'prod*'];
 
 /** The order is the order of the reference in docs/configuration.md. */
 export const SETTINGS = {
-  VIGIL_DISABLED: row(boolean(false), '`true` / `1` / `yes` / `on`: the agent does not load at all'),
+  VIGIL_DISABLED: row(boolean(false), '`true` / `1` / `yes` / `on`: the preload does not load the agent at all'),
   VIGIL_PORT: row(integer(9000, 0, 65535), 'port of the probe server; `0` = a free port, reported in the `port` field of the "listening" line', { file: 'port' }),
   VIGIL_HOST: row(text('0.0.0.0'), 'address the probe server binds', { file: 'host' }),
   VIGIL_CONFIG: row(text(), 'path of a JSON or YAML (`.yaml` / `.yml`) [configuration file](#configuration-file-vigil_config): a regular file of at most 1 MiB (a FIFO, a device or a larger file is refused with `VIGIL_ERR_CONFIG_FILE`)'),
@@ -101,13 +101,13 @@ export const SETTINGS = {
   OTEL_METRICS_EXPORTER: row(list<SignalExporter>(['otlp'], EXPORTERS), 'where metrics go'),
   OTEL_LOGS_EXPORTER: row(list<SignalExporter>(['otlp'], EXPORTERS), 'where log records go'),
   OTEL_METRIC_EXPORT_INTERVAL: row(duration(60_000, 100), 'ms between metric exports'),
-  OTEL_METRIC_EXPORT_TIMEOUT: row(duration(30_000, 100), 'ms a metric export may take (never more than the interval)'),
+  OTEL_METRIC_EXPORT_TIMEOUT: row(duration(30_000, 100), 'ms that collecting and handing over the metrics may take (never more than the interval); the network export itself is bounded by `OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`'),
   OTEL_BSP_SCHEDULE_DELAY: row(duration(5_000, 0), 'ms between span batches'),
-  OTEL_BSP_EXPORT_TIMEOUT: row(duration(30_000, 0), 'ms the span processor waits for one export'),
+  OTEL_BSP_EXPORT_TIMEOUT: row(duration(30_000, 0), 'ms the span processor waits for the hand-over of a batch, which is at once: the network export is bounded by `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`'),
   OTEL_BSP_MAX_QUEUE_SIZE: row(integer(2_048, 1), 'spans buffered before new ones are dropped'),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: row(integer(512, 1), 'spans per export'),
   OTEL_BLRP_SCHEDULE_DELAY: row(duration(1_000, 0), 'ms between log-record batches'),
-  OTEL_BLRP_EXPORT_TIMEOUT: row(duration(30_000, 0), 'ms the log processor waits for one export'),
+  OTEL_BLRP_EXPORT_TIMEOUT: row(duration(30_000, 0), 'ms the log processor waits for the hand-over of a batch, which is at once: the network export is bounded by `OTEL_EXPORTER_OTLP_LOGS_TIMEOUT`'),
   OTEL_BLRP_MAX_QUEUE_SIZE: row(integer(2_048, 1), 'log records buffered before new ones are dropped'),
   OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: row(integer(512, 1), 'log records per export'),
   OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: row(optionalInteger(0), 'longest string attribute value; longer ones are cut', { shownDefault: '(no limit)' }),

@@ -32,6 +32,24 @@ export interface Telemetry {
  * the application's first require is already instrumented; exporters are built at first export.
  */
 export function startTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
+  try {
+    return composeTelemetry(env, logger, isProbeRequest);
+  } catch (error) {
+    // A failed start is a no-op: no half-registered provider is left for the application to meet.
+    removeGlobals();
+    throw error;
+  }
+}
+
+/** The global providers the agent registers, removed at shutdown or after a failed start. */
+function removeGlobals(): void {
+  trace.disable();
+  metrics.disable();
+  logs.disable();
+  apiLogs.disable();
+}
+
+function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
   diag.setLogger(diagToPino(logger), { logLevel: DIAG_LEVEL[env.OTEL_LOG_LEVEL], suppressOverrideMessage: true });
   const onExport = exportLogger(logger);
   const resource = detectResources({ detectors: [hostDetector] }).merge(resourceFromAttributes(baseAttributes(env)));
@@ -97,10 +115,7 @@ export function startTelemetry(env: Settings, logger: Logger, isProbeRequest: (r
       instrumentations.disable();
       await flushAll();
       await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown(), loggerProvider.shutdown()]);
-      trace.disable();
-      metrics.disable();
-      logs.disable();
-      apiLogs.disable();
+      removeGlobals();
     })(), timeoutMs),
   };
 }
