@@ -1,6 +1,7 @@
 // Shared helpers of the benchmarks: a clean child environment, child-process bookkeeping (no
 // child outlives the bench), statistics, argument parsing and machine facts. Node built-ins only.
 import { execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { cpus } from 'node:os';
@@ -33,6 +34,23 @@ export function assertListening(host, port, what) {
   });
 }
 
+/** The downstream service the express fixture fetch()es: answers a fixed body at once. */
+export async function startDownstream() {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('downstream\n');
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 /** The preloads under comparison, by variant name. */
 export const PRELOADS = {
   bare: [],
@@ -56,7 +74,9 @@ export function cleanEnv(extra = {}) {
     if (/^(OTEL_|VIGIL_)/.test(key) || key === 'NODE_OPTIONS' || key === 'NODE_DEBUG') continue;
     env[key] = value;
   }
-  return { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: REFUSED_ENDPOINT, VIGIL_PORT: '0', OTEL_SERVICE_NAME: 'bench', ...extra };
+  // The upstream's cloud detectors (gcp, aws, azure, alibaba) would call metadata addresses
+  // off this machine: the bench talks to 127.0.0.1 only.
+  return { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: REFUSED_ENDPOINT, VIGIL_PORT: '0', OTEL_SERVICE_NAME: 'bench', OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process', ...extra };
 }
 
 // Every child this process starts, so that none is left behind whatever way the bench ends.

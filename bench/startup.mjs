@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import {
   FIXTURES, PRELOADS, REFUSED_ENDPOINT, VARIANT_LABEL, assertListening, assertRefused, cleanEnv, distStamp,
   isMain, kill, median, mib, ms, nowMs, parseArgs, percentile, progress, ratio, requireBuild, signed,
-  spawnNode, table, withRetry,
+  spawnNode, table, withRetry, startDownstream,
 } from './lib.mjs';
 
 /**
@@ -60,23 +60,6 @@ const budgetText = ({ ms, mib }, joiner = ', ') => [ms === undefined ? [] : [`+$
 /** The hello-world budget, as before (kept for anyone importing it). */
 export const BUDGET = FIXTURE_SPECS.hello.budget;
 const RUN_TIMEOUT_MS = 30_000;
-
-/** The downstream service the express fixture fetch()es: answers a fixed body at once. */
-async function startDownstream() {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('downstream\n');
-  });
-  server.keepAliveTimeout = 1000;
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/`,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /** One GET with a fresh connection; resolves to the status code when the whole answer has arrived. */
 function getOnce(port) {
