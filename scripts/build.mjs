@@ -5,7 +5,8 @@
 import { build as esbuild } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join, resolve } from 'node:path';
+import ts from 'typescript';
 
 import { writeThirdParty } from './third-party.mjs';
 
@@ -216,19 +217,12 @@ execFileSync(process.execPath, ['-e', `
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 keepReferenced('dist/types', 'index.d.ts');
 
-/** Deletes the declaration files under `dir` that `entry` does not reach through relative imports. */
+/** Deletes the declaration files under `dir` that TypeScript does not load from `entry`. */
 function keepReferenced(dir, entry) {
-  const reached = new Set();
-  const visit = (file) => {
-    if (reached.has(file)) return;
-    reached.add(file);
-    for (const [, spec] of readFileSync(join(dir, file), 'utf8').matchAll(/(?:from|import\()\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-      visit(join(dirname(file), `${spec}.d.ts`));
-    }
-  };
-  visit(entry);
+  const program = ts.createProgram([join(dir, entry)], { noEmit: true, types: [], module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 });
+  const reached = new Set(program.getSourceFiles().map((file) => resolve(file.fileName)));
   for (const file of readdirSync(dir, { recursive: true })) {
-    if (file.endsWith('.d.ts') && !reached.has(file)) rmSync(join(dir, file));
+    if (file.endsWith('.d.ts') && !reached.has(resolve(dir, file))) rmSync(join(dir, file));
   }
   for (const file of readdirSync(dir, { recursive: true }).reverse()) {
     if (statSync(join(dir, file)).isDirectory() && readdirSync(join(dir, file)).length === 0) rmSync(join(dir, file), { recursive: true });

@@ -46,7 +46,6 @@ export function licenceProblems(packages) {
     .map((p) => `${p.name}@${p.version}: licence ${JSON.stringify(p.licence ?? null)} is not one of ${[...ALLOWED].join(', ')}`);
 }
 
-/** Writes the notice file and the SBOM into `outdir`; throws when a licence is missing or unexpected. */
 /** Packages inlined in more than one version: two copies of one library, where the agent means one. */
 export function versionProblems(packages) {
   const versions = new Map();
@@ -54,6 +53,7 @@ export function versionProblems(packages) {
   return [...versions].filter(([, list]) => list.length > 1).map(([name, list]) => `${name} is inlined in ${list.length} versions: ${list.join(', ')}`);
 }
 
+/** Writes the notice file and the SBOM into `outdir`; throws when a licence is missing or unexpected, or a package is inlined twice. */
 export function writeThirdParty(metafiles, outdir, agent) {
   const packages = bundledPackages(metafiles);
   const problems = licenceProblems(packages);

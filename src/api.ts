@@ -57,6 +57,8 @@ export function onStateChange(listener: (change: StateChange) => void): () => vo
 /** Stops the agent: checks, probe server, telemetry (flushed within VIGIL_FLUSH_TIMEOUT_MS). */
 export async function stop(): Promise<void> {
   const s = globalAgent();
+  // A start under way finishes first: its probe server must not outlive this stop.
+  await s.starting;
   const agent = s.agent;
   s.agent = undefined;
   s.starting = undefined;

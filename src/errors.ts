@@ -21,6 +21,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** An error the agent logs with a stable code that users can look up. */
 export class VigilError extends Error {
+  /** The stable code of the error (see `ERROR_CODES` and docs/errors.md). */
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -29,14 +29,15 @@ export function globalAgent(): GlobalState {
 export function startAgent(env: NodeJS.ProcessEnv = process.env): Promise<Agent | undefined> {
   const s = globalAgent();
   s.starting ??= (async () => {
+    let agent: Agent | undefined;
     try {
-      const agent: Agent = new Agent(env, {
+      agent = new Agent(env, {
         onStateChange: (change) => {
           for (const listener of s.listeners) {
             try {
               listener(change);
             } catch (error) {
-              agent.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
+              agent?.logger.error({ err: errorMessage(error) }, 'a state-change listener threw; ignored');
             }
           }
         },
@@ -48,6 +49,9 @@ export function startAgent(env: NodeJS.ProcessEnv = process.env): Promise<Agent 
       await agent.start();
       return agent;
     } catch (error) {
+      // What a half-started agent holds (a listening probe server, timers) is let go.
+      if (s.agent === agent) s.agent = undefined;
+      void agent?.stop().catch(() => undefined);
       emergencyLog('VIGIL_ERR_START', `vigil could not start: ${errorMessage(error)}; the application runs without it`);
       return undefined;
     }

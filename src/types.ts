@@ -50,7 +50,7 @@ export interface CheckOptions {
   /** Random extra delay added to each interval, as a fraction of it (0..1). Default 0.1. */
   jitter?: number;
   /** Groups the check counts in. Default `['ready', 'startup']` (event-loop: live and ready; cpu, memory, disk, heap: ready). */
-  groups?: Group[];
+  groups?: readonly Group[];
   /** Runs in a row worse than the current state before the check takes the worse state. Default 1 (event-loop and cpu: 3). */
   failureThreshold?: number;
   /** Runs in a row better than the current state before the check takes the better state. Default 1 (cpu: 2). */

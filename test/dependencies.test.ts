@@ -12,7 +12,7 @@ function installedVersions(pkg: string): string[] {
   return [...new Set(dirs.map((dir) => (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version))];
 }
 
-for (const pkg of ['@opentelemetry/core', '@opentelemetry/api', '@opentelemetry/sdk-metrics', '@opentelemetry/instrumentation']) {
+for (const pkg of ['@opentelemetry/core', '@opentelemetry/api', '@opentelemetry/api-logs', '@opentelemetry/sdk-metrics', '@opentelemetry/instrumentation']) {
   test(`exactly one version of ${pkg} is installed`, () => {
     const versions = installedVersions(pkg);
     assert.equal(versions.length, 1, `${pkg}: ${versions.join(', ')}`);

@@ -98,11 +98,21 @@ setTimeout(() => {}, Number(process.env.STAY_MS ?? 0));`);
   const stack = String(first.lines.find((l) => l.fixture === 'stack')?.stack);
   assert.ok(stack.includes(join(installed, 'agent.js')), `the stack names the installed agent.js:\n${stack}`);
   assert.ok(!stack.includes(join(ROOT, 'dist')), 'and not the build folder');
-  assert.ok(first.lines.some((l) => l.codeCache === 'made elsewhere'), 'the shipped cache, made at build, is not used');
+  assert.ok(first.lines.some((l) => l.codeCache === 'none'), 'no cache ships: one made at build would name the build machine');
   assert.equal(readFileSync(join(installed, 'agent.cache.for'), 'utf8'), join(installed, 'agent.js'), 'a cache was made for this copy');
   const second = await run(process.execPath, ['--require', 'vigil-agent/register', throwing], { VIGIL_LOG_LEVEL: 'debug' });
   assert.ok(second.lines.some((l) => l.codeCache === 'used'), second.stderr);
   assert.ok(String(second.lines.find((l) => l.fixture === 'stack')?.stack).includes(join(installed, 'agent.js')));
+  // Other V8 flags than the cache was made under: V8 rejects it, the agent says so and compiles.
+  const flagged = await run(process.execPath, ['--max-old-space-size=300', '--require', 'vigil-agent/register', throwing], { VIGIL_LOG_LEVEL: 'debug' });
+  assert.ok(flagged.lines.some((l) => l.codeCache === 'rejected'), flagged.stderr);
+  assert.ok(String(flagged.lines.find((l) => l.fixture === 'stack')?.stack).includes(join(installed, 'agent.js')));
+});
+
+test('the tarball ships no code cache: one made at build names the build machine\'s path', () => {
+  const files = readdirSync(join(app, 'node_modules', 'vigil-agent', 'dist'));
+  assert.ok(files.includes('agent.js'));
+  assert.ok(!files.some((f) => f.startsWith('agent.cache')) || readFileSync(join(app, 'node_modules', 'vigil-agent', 'dist', 'agent.cache.for'), 'utf8').startsWith(app), 'any cache there was made by the installed copy');
 });
 
 // A TypeScript service using every export as the README shows, and two misuses that must not
@@ -144,7 +154,12 @@ async function main(): Promise<void> {
     if (error instanceof VigilError) console.log(error.code satisfies ErrorCode, error.message);
   }
   const removed: boolean = unregisterCheck('cache');
-  console.log(started, first?.status, first?.groups.join(','), once.map((r) => r.status), meaning, removed);
+  // @ts-expect-error: getHealth() is a list of snapshots, not any
+  const notANumber: number = getHealth();
+  // @ts-expect-error: start() resolves to a boolean, not any
+  const notAString: string = await start();
+  registerCheck('readonly-groups', () => true, { groups: first?.groups ?? ['live'] });
+  console.log(started, first?.status, first?.groups.join(','), once.map((r) => r.status), meaning, removed, notANumber, notAString);
   off();
   await stop();
 }
