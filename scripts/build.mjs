@@ -58,6 +58,18 @@ const stubUnused = {
 };
 
 /**
+ * The runtime instrumentation's event-loop delay sampler wakes an idle process 20 times a second:
+ * it gets the agent's, which sleeps while the loop does (src/util/event-loop-delay.ts).
+ */
+const sharedDelaySampler = {
+  name: 'shared-delay-sampler',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?perf_hooks$/ }, (args) => (/instrumentation-runtime-node/.test(args.importer)
+      ? { path: new URL('../src/util/perf-hooks-shared.ts', import.meta.url).pathname } : undefined));
+  },
+};
+
+/**
  * otlp-exporter-base loads http/https with `import()`. The bundle is run through vm.Script (for
  * its code cache), where import() needs an experimental loader option that prints a warning on
  * the host's stderr: the same modules, required.
@@ -180,7 +192,7 @@ const fromAgent = {
 };
 
 const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
-await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/agent-bundle.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag] });
+await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/agent-bundle.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag, sharedDelaySampler] });
 const onDemandBuild = await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
 // A second copy of a shared package would be a second API global and a second require hook.
 const inlinedShared = Object.keys(onDemandBuild.metafile.inputs).filter((input) => SHARED.some((name) => input.includes(`node_modules/${name}/`)));

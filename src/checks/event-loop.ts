@@ -1,4 +1,5 @@
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from '../util/event-loop-delay';
 import type { CheckSpec } from '../config';
 import type { CheckDefinition } from '../health/types';
 import type { CheckResult } from '../types';
@@ -8,7 +9,8 @@ import { grade } from './thresholds';
 const RESOLUTION_MS = 20;
 
 /**
- * Event-loop delay (p99 since the last run) and utilisation. The liveness signal of the process
+ * Event-loop delay (p99 since the last run; sampled while the loop is busy, see
+ * src/util/event-loop-delay.ts) and utilisation. The liveness signal of the process
  * itself: a loop blocked for seconds cannot serve, whatever its dependencies say.
  */
 export function createEventLoopCheck(spec: Pick<CheckSpec, 'name' | 'settings'>): CheckDefinition {

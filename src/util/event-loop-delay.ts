@@ -1,0 +1,104 @@
+import { createHistogram, monitorEventLoopDelay as nodeMonitor, performance, type EventLoopUtilization, type IntervalHistogram, type RecordableHistogram } from 'node:perf_hooks';
+
+// Event-loop delay histograms that sleep while the loop does. Node's sampler is a timer every
+// `resolution` ms: it wakes an idle process 20 to 100 times a second, for nothing, since a loop
+// cannot be delayed by more than it is busy. The event-loop check and the runtime metrics (the
+// build gives instrumentation-runtime-node this module's `monitorEventLoopDelay`) share one gate:
+// every GATE_MS it turns their samplers on once the loop was busy for BUSY_MS since the last
+// gate, and off after a quieter period. While they are off, the gate's own lateness is their
+// sample: what a sampler would read on an idle loop, its resolution plus that lateness.
+
+const GATE_MS = 5_000;
+/** Busy time per gate period that turns sampling on: 2 % of the loop. */
+const BUSY_MS = 100;
+
+interface View {
+  sampler: IntervalHistogram;
+  /** The gate's samples while the sampler is off. */
+  idle: RecordableHistogram;
+  resolutionMs: number;
+  enabled: boolean;
+}
+
+const views = new Set<View>();
+let sampling = false;
+let gate: NodeJS.Timeout | undefined;
+let lastUtilization: EventLoopUtilization | undefined;
+let due = 0;
+
+function setSampling(on: boolean): void {
+  sampling = on;
+  for (const view of views) {
+    if (on && view.enabled) view.sampler.enable();
+    else view.sampler.disable();
+  }
+}
+
+function schedule(): void {
+  due = performance.now() + GATE_MS;
+  gate = setTimeout(onGate, GATE_MS);
+  gate.unref();
+}
+
+function onGate(): void {
+  const lateMs = Math.max(0, performance.now() - due);
+  const busyMs = lastUtilization ? performance.eventLoopUtilization(lastUtilization).active : Infinity;
+  lastUtilization = performance.eventLoopUtilization();
+  if (!sampling) {
+    for (const view of views) if (view.enabled) view.idle.record(Math.max(1, Math.round((view.resolutionMs + lateMs) * 1e6)));
+  }
+  setSampling(busyMs >= BUSY_MS);
+  schedule();
+}
+
+function usersChanged(): void {
+  const active = [...views].some((view) => view.enabled);
+  if (active && !gate) {
+    // Start-up is busy by nature: sample from the start, let the first gate decide.
+    lastUtilization = undefined;
+    schedule();
+  } else if (!active && gate) {
+    clearTimeout(gate);
+    gate = undefined;
+  }
+  setSampling(active && (sampling || lastUtilization === undefined));
+}
+
+/**
+ * A delay histogram with the interface of `perf_hooks.monitorEventLoopDelay`'s, whose sampler
+ * runs only while the loop is busy. Its figures are the sampler's when it has samples, else the
+ * gate's (a few per minute on an idle loop).
+ */
+export function monitorEventLoopDelay(options: { resolution?: number } = {}): IntervalHistogram {
+  const resolutionMs = options.resolution ?? 10;
+  const view: View = { sampler: nodeMonitor({ resolution: resolutionMs }), idle: createHistogram(), resolutionMs, enabled: false };
+  views.add(view);
+  const source = (): Pick<RecordableHistogram, 'min' | 'max' | 'mean' | 'stddev' | 'percentile' | 'percentiles' | 'exceeds'> => (view.sampler.count > 0 ? view.sampler : view.idle);
+  return {
+    enable: () => {
+      if (view.enabled) return false;
+      view.enabled = true;
+      usersChanged();
+      return true;
+    },
+    disable: () => {
+      if (!view.enabled) return false;
+      view.enabled = false;
+      view.sampler.disable();
+      usersChanged();
+      return true;
+    },
+    reset: () => {
+      view.sampler.reset();
+      view.idle.reset();
+    },
+    percentile: (p: number) => source().percentile(p),
+    get percentiles() { return source().percentiles; },
+    get count() { return view.sampler.count + view.idle.count; },
+    get min() { return source().min; },
+    get max() { return source().max; },
+    get mean() { return source().mean; },
+    get stddev() { return source().stddev; },
+    get exceeds() { return source().exceeds; },
+  } as unknown as IntervalHistogram;
+}
