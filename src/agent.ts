@@ -68,6 +68,7 @@ export class Agent {
     }
     this.engine = new HealthEngine({
       onRun: (check, result, durationMs) => this.metrics?.onRun(check, result, durationMs),
+      onRunTraced: (check, traceId, informative) => this.telemetry?.onCheckRun(check, traceId, informative) ?? true,
       onChange: (change) => this.onChange(change),
       onStillFailing: (check, sinceMs, reason, traceId, spanId) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason, ...runIds(traceId, spanId) }, `check ${check} is still failing`),
     });

@@ -13,6 +13,7 @@ export type SignalExporter = 'otlp' | 'console' | 'none';
 export type SamplerName =
   | 'always_on' | 'always_off' | 'traceidratio'
   | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+export type CheckTraceSampler = 'informative' | 'always_on' | 'always_off';
 export type OtelLogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
 export type Compression = 'none' | 'gzip';
 export type Temporality = 'cumulative' | 'delta' | 'lowmemory';
@@ -122,6 +123,9 @@ export const SETTINGS = {
     'always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio',
   ]), 'which traces are recorded'),
   OTEL_TRACES_SAMPLER_ARG: row(ratio(1), 'ratio for the `*traceidratio` samplers'),
+  VIGIL_CHECK_TRACES_SAMPLER: row(oneOf<CheckTraceSampler>('informative', ['informative', 'always_on', 'always_off']),
+    'which runs of a check are traced (check spans follow this, not `OTEL_TRACES_SAMPLER`): `informative` exports the first run, every run that is not `pass`, every change of state and the runs just before and after it, and `VIGIL_CHECK_TRACES_SAMPLER_ARG` of the other runs; `always_on` every run; `always_off` none', { file: 'checkTracesSampler' }),
+  VIGIL_CHECK_TRACES_SAMPLER_ARG: row(ratio(0.01), 'with `informative`, the ratio of the other runs (healthy, no change) traced', { file: 'checkTracesSamplerArg' }),
   OTEL_NODE_ENABLED_INSTRUMENTATIONS: row(text(), 'comma-separated [instrumentation](telemetry.md#instrumentations) names: only these', { shownDefault: '(unset: all of them)' }),
   OTEL_NODE_DISABLED_INSTRUMENTATIONS: row(text(), 'comma-separated instrumentation names to turn off'),
 } satisfies Record<string, Row<unknown>>;

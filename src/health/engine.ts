@@ -11,6 +11,12 @@ export type ResolvedOptions = Required<Omit<CheckOptions, 'componentType'>> & { 
 export interface EngineHooks {
   /** After every run, with the raw run status (metrics). */
   onRun?(check: string, result: CheckResult, durationMs: number): void;
+  /**
+   * After a run is recorded, with its trace: `informative` when it was the check's first run,
+   * was not `pass`, or changed the check's state. Returns false when that trace is not exported
+   * (then no probe body or listener points at it).
+   */
+  onRunTraced?(check: string, traceId: string, informative: boolean): boolean;
   /** After a change of a check's reported state (logs, listeners). */
   onChange?(change: StateChange): void;
   /** While a check stays failed, at most once per `reminderMs`; with the trace of the latest run. */
@@ -153,8 +159,7 @@ export class HealthEngine {
       componentType: result.componentType ?? options.componentType,
       time: last.time,
       durationMs: Math.round(outcome.durationMs * 100) / 100,
-      traceId: outcome.traceId,
-      spanId: outcome.spanId,
+      ...(outcome.traced === false ? {} : { traceId: outcome.traceId, spanId: outcome.spanId }),
     };
   }
 
@@ -176,7 +181,7 @@ export class HealthEngine {
       if (this.entries.get(entry.check.name) !== entry) return;
       // A tick that started no call is no run: it has no span and no duration to record.
       if (!hung) this.notify(() => this.hooks.onRun?.(entry.check.name, outcome.result, outcome.durationMs));
-      this.record(entry, outcome);
+      this.record(entry, outcome, !hung);
     } finally {
       entry.busy = false;
       const { intervalMs, jitter } = entry.options;
@@ -204,11 +209,15 @@ export class HealthEngine {
     call.then(settled, settled);
   }
 
-  private record(entry: Entry, outcome: RunOutcome): void {
+  /** `fresh`: the outcome of a new run (not a tick that found the previous call still hung). */
+  private record(entry: Entry, outcome: RunOutcome, fresh: boolean): void {
     const result = applyCriticality(outcome.result, entry.options.critical);
     const now = this.now();
     const from = entry.flap.status;
     entry.flap = nextStatus(entry.flap, result.status, entry.options);
+    // Whether the run's trace is exported, asked before anything reports the run.
+    const informative = entry.runs === 0 || outcome.result.status !== 'pass' || from !== entry.flap.status;
+    outcome.traced = fresh ? this.traced(entry.check.name, outcome.traceId, informative) : entry.last?.outcome.traced;
     entry.runs++;
     entry.last = { result, outcome, at: now, time: new Date().toISOString() };
     this.changes++;
@@ -221,6 +230,14 @@ export class HealthEngine {
     } else if (to === 'fail' && now - (entry.remindedAt ?? now) >= this.reminderMs) {
       entry.remindedAt = now;
       this.notify(() => this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output, outcome.traceId, outcome.spanId));
+    }
+  }
+
+  private traced(check: string, traceId: string, informative: boolean): boolean {
+    try {
+      return this.hooks.onRunTraced?.(check, traceId, informative) ?? true;
+    } catch {
+      return true;
     }
   }
 

@@ -14,6 +14,8 @@ export interface RunOutcome {
   spanId: string;
   /** The check function's promise when it was abandoned at its timeout and has not settled. */
   abandoned?: Promise<unknown>;
+  /** False when the run's trace is not exported (src/telemetry/check-traces.ts). */
+  traced?: boolean;
 }
 
 /**

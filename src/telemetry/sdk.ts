@@ -16,12 +16,15 @@ import { baseAttributes } from './resource';
 import { createLogExporter, createMetricExporter, createSpanExporter, type ExportListener, type Signal } from './exporters';
 import { RedactingExporter } from './redacting-exporter';
 import { watchApplicationApi } from './app-api';
+import { CheckTraces } from './check-traces';
 import { createInstrumentations } from './instrumentations';
 
 export interface Telemetry {
   meter: Meter;
   /** Hands every buffered span, metric and log to its exporter; resolves by `timeoutMs` at the latest. */
   flush(timeoutMs: number): Promise<boolean>;
+  /** The engine recorded a run of a check; resolves whether its trace is exported (src/telemetry/check-traces.ts). */
+  onCheckRun(check: string, traceId: string, informative: boolean): boolean;
   /** Flushes, then stops every provider and instrumentation; bounded by `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<boolean>;
 }
@@ -72,7 +75,8 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
     if (name === 'console') return [new SimpleSpanProcessor(new RedactingExporter(new ConsoleSpanExporter()))];
     return [];
   });
-  const tracerProvider = new NodeTracerProvider({ resource, sampler: samplerOf(env), spanProcessors, ...limitsOf(env) });
+  const checkTraces = new CheckTraces(spanProcessors, env.VIGIL_CHECK_TRACES_SAMPLER, env.VIGIL_CHECK_TRACES_SAMPLER_ARG);
+  const tracerProvider = new NodeTracerProvider({ resource, sampler: checkTraces.sampler(samplerOf(env)), spanProcessors: [checkTraces, ...spanProcessors], ...limitsOf(env) });
   tracerProvider.register();
 
   const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
@@ -111,6 +115,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   return {
     meter: meterProvider.getMeter('vigil-agent'),
     flush: (timeoutMs) => withDeadline(flushAll(), timeoutMs),
+    onCheckRun: (check, traceId, informative) => checkTraces.onRun(check, traceId, informative),
     shutdown: (timeoutMs) => withDeadline((async () => {
       instrumentations.disable();
       await flushAll();

@@ -13,6 +13,8 @@ test('a check adopted inside a request is neither parented to it nor logged in i
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     VIGIL_CHECK_INTERVAL_MS: '200',
     VIGIL_CHECK_TIMEOUT_MS: '2000',
+    // Every run's trace, not only the informative ones: this is about where runs are parented.
+    VIGIL_CHECK_TRACES_SAMPLER: 'always_on',
   }));
   t.after(() => app.kill());
   const appPort = Number((await app.waitForLine('stdout', (l) => l.fixture === 'ready')).port);
