@@ -1,7 +1,6 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { LoggerProvider } from '@opentelemetry/api-logs';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import type { IncomingMessage } from 'node:http';
 import { isMainThread } from 'node:worker_threads';
@@ -11,6 +10,7 @@ import { SECRET_QUERY_PARAMS } from '../util/redact';
 import { errorMessage } from '../util/redact';
 import { isEsmEntry, registerEsmLoader, watchFirstImports } from './esm-loader';
 import { guardPatches } from './guard-patches';
+import { VigilHttpInstrumentation } from './http-server';
 import { watchFirstLoads, watchFirstUse, type FirstLoad } from './first-load';
 import { admit, admitInstrumentation } from './require-gate';
 
@@ -26,8 +26,9 @@ interface Context {
  * import is part of the agent. fs, dns and net are not shipped: they are noise in most traces.
  */
 export const INSTRUMENTATIONS: readonly { name: string; packages: readonly string[]; esmSpecifiers?: readonly string[]; create(ctx: Context): Instrumentation }[] = [
-  // Secret query parameters are masked in url.full of both client and server spans.
-  { name: 'http', packages: [], create: (ctx) => new HttpInstrumentation({ ignoreIncomingRequestHook: ctx.isProbeRequest, redactedQueryParams: SECRET_QUERY_PARAMS, redactedQueryParamsServer: SECRET_QUERY_PARAMS }) },
+  // Secret query parameters are masked in url.full of both client and server spans. The server
+  // side takes a cheaper path to the same spans and metric (src/telemetry/http-server.ts).
+  { name: 'http', packages: [], create: (ctx) => new VigilHttpInstrumentation({ ignoreIncomingRequestHook: ctx.isProbeRequest, redactedQueryParams: SECRET_QUERY_PARAMS, redactedQueryParamsServer: SECRET_QUERY_PARAMS }) },
   // Global fetch: Node loads its undici at the first use of `fetch` (see createInstrumentations).
   { name: 'undici', packages: ['undici'], create: () => new (require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici')).UndiciInstrumentation() },
   { name: 'express', packages: ['express'], create: () => new (require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express')).ExpressInstrumentation() },
