@@ -1,4 +1,5 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
+import { MAX_TIMER_MS } from '../config/kinds';
 import { runCheck, type RunOutcome } from './run-check';
 import { applyCriticality, nextStatus, worst, type FlapState } from './status';
 import type { CheckDefinition } from './types';
@@ -168,7 +169,8 @@ export class HealthEngine {
     // Nothing a run does may become an unhandled rejection in the host. The timer is made in the
     // root context: a check registered inside a request (a client found at its first use, a
     // registerCheck in a handler) would otherwise run, and log, in that request forever after.
-    entry.timer = context.with(ROOT_CONTEXT, () => setTimeout(() => void this.tick(entry).catch(() => undefined), delayMs));
+    // An interval near the largest a timer holds, plus its jitter, would overflow it (Node then fires at once).
+    entry.timer = context.with(ROOT_CONTEXT, () => setTimeout(() => void this.tick(entry).catch(() => undefined), Math.min(delayMs, MAX_TIMER_MS)));
     entry.timer.unref();
   }
 

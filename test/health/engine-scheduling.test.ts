@@ -158,3 +158,19 @@ test('a huge output is kept cut, with its length, and redacted in what is kept',
   }
   assert.match(engine.snapshot().find((s) => s.name === 'chatty')!.output!, new RegExp(`cut from ${output.length} characters`));
 });
+
+test('the longest interval a timer holds, with its jitter, waits: no overflow warning, no second run', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const engine = engineFor(t);
+  let calls = 0;
+  engine.register({ name: 'rare', fn: () => { calls++; }, options: {} }, options({ intervalMs: 2 ** 31 - 1, jitter: 1, timeoutMs: 100 }));
+  engine.start();
+  await eventually(() => calls === 1, 5_000, 'the first run');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await flush();
+  assert.equal(calls, 1, 'the next run waits for its interval');
+  assert.deepEqual(warnings.filter((name) => name === 'TimeoutOverflowWarning'), []);
+});
