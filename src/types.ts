@@ -101,9 +101,9 @@ export interface StateChange {
   to: Status;
   /** The run's output, when it gave one. */
   reason?: string;
-  /** Trace id of the run that made the change (32 hex digits). */
+  /** Trace id of the run that made the change (32 hex digits); empty when its trace was not exported (`VIGIL_CHECK_TRACES_SAMPLER=always_off`). */
   traceId: string;
-  /** Span id of that run. */
+  /** Span id of that run; empty with the trace id. */
   spanId: string;
 }
 

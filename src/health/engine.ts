@@ -8,6 +8,11 @@ import type { CheckOptions, CheckResult, CheckSnapshot, Group, StateChange, Stat
 /** Settled options of a registered check. */
 export type ResolvedOptions = Required<Omit<CheckOptions, 'componentType'>> & { componentType?: string };
 
+/** The ids of a run's trace, empty when that trace is not exported: nothing points at a trace that does not exist. */
+function idsOf(outcome: RunOutcome): { traceId: string; spanId: string } {
+  return outcome.traced === false ? { traceId: '', spanId: '' } : { traceId: outcome.traceId, spanId: outcome.spanId };
+}
+
 /** What the agent is told of as checks run. */
 export interface EngineHooks {
   /** After every run, with the raw run status (metrics). */
@@ -228,10 +233,11 @@ export class HealthEngine {
     if (from !== to) {
       entry.failingSince = to === 'fail' ? now : undefined;
       entry.remindedAt = now;
-      this.notify(() => this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, traceId: outcome.traceId, spanId: outcome.spanId }));
+      this.notify(() => this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, ...idsOf(outcome) }));
     } else if (to === 'fail' && now - (entry.remindedAt ?? now) >= this.reminderMs) {
       entry.remindedAt = now;
-      this.notify(() => this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output, outcome.traceId, outcome.spanId));
+      const { traceId, spanId } = idsOf(outcome);
+      this.notify(() => this.hooks.onStillFailing?.(entry.check.name, now - (entry.failingSince ?? now), result.output, traceId, spanId));
     }
   }
 

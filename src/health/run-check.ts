@@ -1,10 +1,13 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trace, type Span } from '@opentelemetry/api';
 import { errorMessage, redact, REDACTION_WINDOW } from '../util/redact';
 import { toResult } from './status';
 import type { CheckDefinition } from './types';
 import type { CheckResult } from '../types';
 
 const tracer = () => trace.getTracer('vigil-agent');
+
+/** Marks the context a check run's span starts in: how the check-trace sampler tells the agent's runs from any other span. */
+export const CHECK_RUN = createContextKey('vigil-agent check run');
 
 /** The outcome of one run, with the span that traced it. */
 export interface RunOutcome {
@@ -27,7 +30,7 @@ export async function runCheck(check: CheckDefinition, timeoutMs: number): Promi
   const span = tracer().startSpan(`health.check ${check.name}`, {
     kind: SpanKind.INTERNAL,
     attributes: { 'health.check.name': check.name },
-  }, ROOT_CONTEXT);
+  }, ROOT_CONTEXT.setValue(CHECK_RUN, true));
   const { traceId, spanId } = span.spanContext();
   const started = performance.now();
   const controller = new AbortController();

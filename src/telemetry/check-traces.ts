@@ -1,6 +1,7 @@
 import { TraceFlags, isSpanContextValid, trace, type Attributes, type Context, type Link, type SpanKind } from '@opentelemetry/api';
 import { SamplingDecision, type ReadableSpan, type Sampler, type SamplingResult, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { CheckTraceSampler } from '../config/settings';
+import { CHECK_RUN } from '../health/run-check';
 
 // Which runs of a check reach the trace store. Every run of every check as a root trace is about
 // 69,000 traces a day per instance (8 checks every 10 s), nearly all of them healthy. With
@@ -10,7 +11,6 @@ import type { CheckTraceSampler } from '../config/settings';
 // made once the run has ended, so a run that fails is kept with its children (the pg query, the
 // HTTP GET) whatever came before. Bounded: at most MAX_PENDING traces held, MAX_SPANS each.
 
-const CHECK_ATTRIBUTE = 'health.check.name';
 const MAX_PENDING = 256;
 const MAX_SPANS = 64;
 const MAX_DECIDED = 1_024;
@@ -52,14 +52,21 @@ export class CheckTraces implements SpanProcessor {
     return {
       shouldSample: (context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult => {
         const parent = trace.getSpanContext(context);
-        if ((!parent || !isSpanContextValid(parent)) && typeof attributes[CHECK_ATTRIBUTE] === 'string') {
-          if (this.policy === 'always_on') return { decision: SamplingDecision.RECORD_AND_SAMPLED };
-          if (this.policy === 'always_off') return { decision: SamplingDecision.NOT_RECORD };
+        if ((!parent || !isSpanContextValid(parent)) && context.getValue(CHECK_RUN) === true) {
+          if (this.policy !== 'informative') {
+            this.decide(traceId, this.policy === 'always_on');
+            return { decision: this.policy === 'always_on' ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+          }
           this.pending.set(traceId, { spans: [] });
           bound(this.pending, MAX_PENDING);
           return { decision: SamplingDecision.RECORD };
         }
-        if (parent && !(parent.traceFlags & TraceFlags.SAMPLED) && (this.pending.has(traceId) || this.decided.get(traceId))) return { decision: SamplingDecision.RECORD };
+        if (parent && isSpanContextValid(parent)) {
+          // A check run's children share its decision, whatever OTEL_TRACES_SAMPLER would say.
+          if (this.pending.has(traceId)) return { decision: SamplingDecision.RECORD };
+          const decided = this.decided.get(traceId);
+          if (decided !== undefined) return { decision: decided ? (this.policy === 'informative' ? SamplingDecision.RECORD : SamplingDecision.RECORD_AND_SAMPLED) : SamplingDecision.NOT_RECORD };
+        }
         return delegate.shouldSample(context, traceId, name, kind, attributes, links);
       },
       toString: () => `CheckTraces{${this.policy}, ${this.ratio}; others: ${delegate.toString()}}`,
@@ -83,11 +90,15 @@ export class CheckTraces implements SpanProcessor {
     this.previous.delete(check);
     const held = this.pending.get(traceId) ?? { spans: [] };
     this.pending.delete(traceId);
-    this.decided.set(traceId, keep);
-    bound(this.decided, MAX_DECIDED);
+    this.decide(traceId, keep);
     if (keep) this.export(traceId, held);
     else this.previous.set(check, { traceId, held });
     return keep;
+  }
+
+  private decide(traceId: string, keep: boolean): void {
+    this.decided.set(traceId, keep);
+    bound(this.decided, MAX_DECIDED);
   }
 
   private export(traceId: string, held: Held): void {
@@ -105,7 +116,8 @@ export class CheckTraces implements SpanProcessor {
     const { traceId } = span.spanContext();
     const held = this.pending.get(traceId) ?? [...this.previous.values()].find((p) => p.traceId === traceId)?.held;
     if (held) {
-      if (held.spans.length < MAX_SPANS) held.spans.push(span);
+      // The run's own span ends last: it is always kept, its children up to the bound.
+      if (held.spans.length < MAX_SPANS - 1 || !span.parentSpanContext) held.spans.push(span);
     } else if (this.decided.get(traceId)) {
       for (const processor of this.downstream) processor.onEnd(sampled(span));
     }

@@ -1,5 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, diag, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ROOT_CONTEXT, SpanKind, context, diag, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { RPCType, hrTime, setRPCMetadata } from '@opentelemetry/core';
 import { HttpInstrumentation, type HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import { DEFAULT_QUERY_STRINGS_TO_REDACT } from '@opentelemetry/instrumentation-http/build/src/internal-types';
@@ -7,23 +6,17 @@ import { getIncomingRequestAttributes, getIncomingRequestAttributesOnResponse, g
 import { errorMonitor } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-// The server side of OpenTelemetry's HTTP instrumentation, made cheap. Its own path computes
-// every span attribute before it knows whether the span is recorded, and binds the request and
-// the response (six patched methods each) to the request's context. Here:
-// - a span that will not be recorded gets no attribute work at all: the duration metric's few
-//   attributes are all it costs (the sampler decides first; the SDK's samplers do not read
-//   attributes);
-// - the request's context is attached to the socket's async execution (the context manager's
-//   `attach`, AsyncLocalStorage's enterWith) instead of wrapping the handler and binding the
-//   emitters: the handler, its continuations and the request's body events all run in it, as
-//   with binding, for the price of one store. Until the next request on a keep-alive socket,
-//   that socket's own events (a timeout, its close) see the last request's context; with
-//   pipelined requests, the body events of one run in the next one's.
+// The server side of OpenTelemetry's HTTP instrumentation, made cheaper for spans that are not
+// recorded. Its own path computes every span attribute before it knows whether the span is
+// recorded; here the sampler decides first (the SDK's samplers do not read attributes) and a span
+// that will not be recorded gets no attribute work at all: context propagation and the duration
+// metric are all it costs. The context is handled as OpenTelemetry does (the handler runs in it,
+// the request and the response are bound to it), so that body events, response listeners and the
+// route read at the end all see the request's context on every Node version (an enterWith on the
+// connection was cheaper, but does not last past the callback under Node 24's AsyncContextFrame).
 // Span names, attributes, status, events and the metric are OpenTelemetry's own, computed by its
 // functions: test/telemetry/http-server.test.ts compares both field by field.
 
-/** The agent's context manager, with the `attach` the server path needs (sdk.ts registers it). */
-export const contextManager = new AsyncLocalStorageContextManager();
 
 interface Internals {
   _incomingRequestFunction(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean): (this: unknown, event: string, ...args: unknown[]) => boolean;
@@ -50,18 +43,20 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
     self._incomingRequestFunction = (component, original) => {
       const traced = this.leanIncoming(component, original);
       const plain = upstream(component, original);
+      const instrumentation = this;
       // Other events, ignored requests (the probe server's) and a config with hooks keep OpenTelemetry's own path.
       return function incomingRequest(this: unknown, event: string, ...args: unknown[]) {
-        const lean = event === 'request' && !hasHooks(config) && !config.ignoreIncomingRequestHook?.(args[0] as IncomingMessage);
-        return (lean ? traced : plain).call(this, event, ...args);
+        const config = instrumentation.getConfig();
+        return (event === 'request' && !hasHooks(config) && !ignored(config, args[0] as IncomingMessage) ? traced : plain).call(this, event, ...args);
       };
     };
   }
 
   private leanIncoming(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean) {
     const self = this as unknown as Internals;
-    const config = this.getConfig();
+    const instrumentation = this;
     return function incomingRequest(this: unknown, event: string, ...args: unknown[]): boolean {
+      const config = instrumentation.getConfig();
       const request = args[0] as IncomingMessage;
       const response = args[1] as ServerResponse;
       const method = request.method || 'GET';
@@ -79,27 +74,39 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
       // Request method and url.scheme are required; the protocol version when one was sent.
       const metricAttributes: Attributes = { 'http.request.method': normalizeMethod(request.method), 'url.scheme': component };
       if (request.httpVersion) metricAttributes['network.protocol.version'] = request.httpVersion;
-      contextManager.attach(setRPCMetadata(trace.setSpan(ctx, span), { type: RPCType.HTTP, span }));
-      let hasError = false;
-      response.on('close', () => {
-        if (hasError) return;
-        if (span.isRecording()) self._onServerResponseFinish(request, response, span, metricAttributes, startTime);
-        else {
-          Object.assign(metricAttributes, getIncomingStableRequestMetricAttributesOnResponse(getIncomingRequestAttributesOnResponse(response)));
-          self._closeHttpSpan(span, SpanKind.SERVER, startTime, metricAttributes);
+      return context.with(setRPCMetadata(trace.setSpan(ctx, span), { type: RPCType.HTTP, span }), () => {
+        context.bind(context.active(), request);
+        context.bind(context.active(), response);
+        let hasError = false;
+        response.on('close', () => {
+          if (hasError) return;
+          if (span.isRecording()) self._onServerResponseFinish(request, response, span, metricAttributes, startTime);
+          else {
+            Object.assign(metricAttributes, getIncomingStableRequestMetricAttributesOnResponse(getIncomingRequestAttributesOnResponse(response)));
+            self._closeHttpSpan(span, SpanKind.SERVER, startTime, metricAttributes);
+          }
+        });
+        response.on(errorMonitor, (error: Error) => {
+          hasError = true;
+          self._onServerResponseError(span, metricAttributes, startTime, error);
+        });
+        try {
+          return original.call(this, event, ...args);
+        } catch (error) {
+          self._onServerResponseError(span, metricAttributes, startTime, error as Error);
+          throw error;
         }
       });
-      response.on(errorMonitor, (error: Error) => {
-        hasError = true;
-        self._onServerResponseError(span, metricAttributes, startTime, error);
-      });
-      try {
-        return original.call(this, event, ...args);
-      } catch (error) {
-        self._onServerResponseError(span, metricAttributes, startTime, error as Error);
-        throw error;
-      }
     };
+  }
+}
+
+/** The ignore hook as OpenTelemetry calls it: a hook that throws ignores nothing, and never reaches the host. */
+function ignored(config: HttpInstrumentationConfig, request: IncomingMessage): boolean {
+  try {
+    return config.ignoreIncomingRequestHook?.(request) === true;
+  } catch {
+    return false;
   }
 }
 

@@ -17,7 +17,6 @@ import { createLogExporter, createMetricExporter, createSpanExporter, type Expor
 import { RedactingExporter } from './redacting-exporter';
 import { watchApplicationApi } from './app-api';
 import { CheckTraces } from './check-traces';
-import { contextManager } from './http-server';
 import { createInstrumentations } from './instrumentations';
 
 export interface Telemetry {
@@ -78,7 +77,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   });
   const checkTraces = new CheckTraces(spanProcessors, env.VIGIL_CHECK_TRACES_SAMPLER, env.VIGIL_CHECK_TRACES_SAMPLER_ARG);
   const tracerProvider = new NodeTracerProvider({ resource, sampler: checkTraces.sampler(samplerOf(env)), spanProcessors: [checkTraces, ...spanProcessors], ...limitsOf(env) });
-  tracerProvider.register({ contextManager });
+  tracerProvider.register();
 
   const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
     const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;

@@ -6,11 +6,13 @@ import { createHistogram, monitorEventLoopDelay as nodeMonitor, performance, typ
 // build gives instrumentation-runtime-node this module's `monitorEventLoopDelay`) share one gate:
 // every GATE_MS it turns their samplers on once the loop was busy for BUSY_MS since the last
 // gate, and off after a quieter period. While they are off, the gate's own lateness is their
-// sample: what a sampler would read on an idle loop, its resolution plus that lateness.
+// sample: what a sampler would read, its resolution plus that lateness. So on an idle loop a
+// block longer than GATE_MS is always seen (it makes the gate late); a shorter one that does not
+// straddle a gate is not (event-loop utilisation still counts it).
 
-const GATE_MS = 5_000;
+const GATE_MS = 1_000;
 /** Busy time per gate period that turns sampling on: 2 % of the loop. */
-const BUSY_MS = 100;
+const BUSY_MS = 20;
 
 interface View {
   sampler: IntervalHistogram;
@@ -66,18 +68,23 @@ function usersChanged(): void {
 
 /**
  * A delay histogram with the interface of `perf_hooks.monitorEventLoopDelay`'s, whose sampler
- * runs only while the loop is busy. Its figures are the sampler's when it has samples, else the
- * gate's (a few per minute on an idle loop).
+ * runs only while the loop is busy. Its figures cover both the sampler's samples and the gate's
+ * (a block caught by the gate stays in max and the percentiles after the sampler has started).
  */
 export function monitorEventLoopDelay(options: { resolution?: number } = {}): IntervalHistogram {
   const resolutionMs = options.resolution ?? 10;
   const view: View = { sampler: nodeMonitor({ resolution: resolutionMs }), idle: createHistogram(), resolutionMs, enabled: false };
-  views.add(view);
-  const source = (): Pick<RecordableHistogram, 'min' | 'max' | 'mean' | 'stddev' | 'percentile' | 'percentiles' | 'exceeds'> => (view.sampler.count > 0 ? view.sampler : view.idle);
+  const both = () => [view.sampler, view.idle].filter((h) => h.count > 0);
+  // The sampler's when the gate has none, and the other way round; with both, the larger of the two (the gate's are few, and late).
+  const largest = (read: (h: RecordableHistogram | IntervalHistogram) => number) => {
+    const present = both();
+    return present.length ? Math.max(...present.map(read)) : read(view.sampler);
+  };
   return {
     enable: () => {
       if (view.enabled) return false;
       view.enabled = true;
+      views.add(view);
       usersChanged();
       return true;
     },
@@ -85,6 +92,7 @@ export function monitorEventLoopDelay(options: { resolution?: number } = {}): In
       if (!view.enabled) return false;
       view.enabled = false;
       view.sampler.disable();
+      views.delete(view);
       usersChanged();
       return true;
     },
@@ -92,13 +100,20 @@ export function monitorEventLoopDelay(options: { resolution?: number } = {}): In
       view.sampler.reset();
       view.idle.reset();
     },
-    percentile: (p: number) => source().percentile(p),
-    get percentiles() { return source().percentiles; },
+    percentile: (p: number) => largest((h) => h.percentile(p)),
+    get percentiles() { return (both()[0] ?? view.sampler).percentiles; },
     get count() { return view.sampler.count + view.idle.count; },
-    get min() { return source().min; },
-    get max() { return source().max; },
-    get mean() { return source().mean; },
-    get stddev() { return source().stddev; },
-    get exceeds() { return source().exceeds; },
+    get min() {
+      const present = both();
+      return present.length ? Math.min(...present.map((h) => h.min)) : view.sampler.min;
+    },
+    get max() { return largest((h) => h.max); },
+    get mean() {
+      const present = both();
+      const count = present.reduce((sum, h) => sum + h.count, 0);
+      return count ? present.reduce((sum, h) => sum + h.mean * h.count, 0) / count : view.sampler.mean;
+    },
+    get stddev() { return largest((h) => h.stddev); },
+    get exceeds() { return view.sampler.exceeds + view.idle.exceeds; },
   } as unknown as IntervalHistogram;
 }

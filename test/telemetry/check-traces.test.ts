@@ -6,23 +6,26 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { CheckTraces } from '../../src/telemetry/check-traces';
+import { CHECK_RUN } from '../../src/health/run-check';
 import type { CheckTraceSampler } from '../../src/config/settings';
 import { startOtlpReceiver } from '../helpers/otlp-receiver';
 import { freePort } from '../helpers/silent-tcp-server';
 import { agentEnv, eventually, fixture, probe, spawnAgent } from '../helpers/spawn-agent';
 
-function harness(policy: CheckTraceSampler, ratio = 0, random = () => 0.5) {
+const RUN_CONTEXT = ROOT_CONTEXT.setValue(CHECK_RUN, true);
+
+function harness(policy: CheckTraceSampler, ratio = 0, random = () => 0.5, others: Sampler = new ParentBasedSampler({ root: new AlwaysOnSampler() })) {
   const exporter = new InMemorySpanExporter();
   const batch = new SimpleSpanProcessor(exporter);
   const traces = new CheckTraces([batch], policy, ratio, random);
-  const provider = new BasicTracerProvider({ sampler: traces.sampler(new ParentBasedSampler({ root: new AlwaysOnSampler() })), spanProcessors: [traces, batch] });
+  const provider = new BasicTracerProvider({ sampler: traces.sampler(others), spanProcessors: [traces, batch] });
   const tracer = provider.getTracer('test');
-  /** One run of check `db`: a root span and a child (the query), then the engine's verdict. */
-  const run = (informative: boolean) => {
-    const root = tracer.startSpan('health.check db', { attributes: { 'health.check.name': 'db' } }, ROOT_CONTEXT);
-    tracer.startSpan('SELECT', {}, trace.setSpan(ROOT_CONTEXT, root)).end();
+  /** One run of check `db`: a root span and `children` child spans (the query), then the engine's verdict. */
+  const run = (informative: boolean, children = 1) => {
+    const root = tracer.startSpan('health.check db', { attributes: { 'health.check.name': 'db' } }, RUN_CONTEXT);
+    for (let i = 0; i < children; i++) tracer.startSpan('SELECT', {}, trace.setSpan(ROOT_CONTEXT, root)).end();
     root.end();
     return { traceId: root.spanContext().traceId, kept: traces.onRun('db', root.spanContext().traceId, informative) };
   };
@@ -70,8 +73,29 @@ test('informative keeps that ratio of the healthy runs; always_on keeps every ru
 
 test('held traces are bounded: a flood of runs the engine never decides holds at most 256', () => {
   const { tracer, traces } = harness('informative');
-  for (let i = 0; i < 1_000; i++) tracer.startSpan('health.check db', { attributes: { 'health.check.name': 'db' } }, ROOT_CONTEXT).end();
+  for (let i = 0; i < 1_000; i++) tracer.startSpan('health.check db', { attributes: { 'health.check.name': 'db' } }, RUN_CONTEXT).end();
   assert.ok((traces as unknown as { pending: Map<string, unknown> }).pending.size <= 256);
+});
+
+test('a kept run with more children than are held keeps its own span; an application span named like a check is not held', () => {
+  const many = harness('informative');
+  const run = many.run(true, 70);
+  const names = many.spansOf(run.traceId);
+  assert.ok(names.includes('health.check db'), 'the run itself is exported');
+  assert.equal(names.length, 64);
+  const app = many.tracer.startSpan('health.check db', { attributes: { 'health.check.name': 'db' } }, ROOT_CONTEXT);
+  app.end();
+  assert.ok(many.exported().has(app.spanContext().traceId), "the application's own span follows its sampler");
+});
+
+test("always_on and always_off decide for a run's children too, whatever OTEL_TRACES_SAMPLER says", () => {
+  const on = harness('always_on', 0, Math.random, new AlwaysOffSampler());
+  assert.deepEqual(on.spansOf(on.run(false).traceId), ['SELECT', 'health.check db']);
+  const ratio = harness('always_on', 0, Math.random, new TraceIdRatioBasedSampler(0));
+  assert.deepEqual(ratio.spansOf(ratio.run(false).traceId), ['SELECT', 'health.check db']);
+  const off = harness('always_off', 0, Math.random, new AlwaysOnSampler());
+  off.run(true);
+  assert.equal(off.exported().size, 0, 'no orphan child spans');
 });
 
 test('under the agent: a dependency that goes down and comes back leaves the informative runs in the trace store, and few others', async (t) => {
