@@ -17,7 +17,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 // Span names, attributes, status, events and the metric are OpenTelemetry's own, computed by its
 // functions: test/telemetry/http-server.test.ts compares both field by field.
 
-
 interface Internals {
   _incomingRequestFunction(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean): (this: unknown, event: string, ...args: unknown[]) => boolean;
   _startHttpSpan(name: string, options: { kind: SpanKind; attributes?: Attributes }, ctx: typeof ROOT_CONTEXT): Span;
