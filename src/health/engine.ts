@@ -165,7 +165,7 @@ export class HealthEngine {
       componentType: result.componentType ?? options.componentType,
       time: last.time,
       durationMs: Math.round(outcome.durationMs * 100) / 100,
-      ...(outcome.traced === false ? {} : { traceId: outcome.traceId, spanId: outcome.spanId }),
+      ...(outcome.traced === false ? {} : idsOf(outcome)),
     };
   }
 

@@ -15,10 +15,6 @@ const MAX_PENDING = 256;
 const MAX_SPANS = 64;
 const MAX_DECIDED = 1_024;
 
-interface Held {
-  spans: ReadableSpan[];
-}
-
 /** The span as an exporter sees it, marked sampled: the batch processors export only those. */
 function sampled(span: ReadableSpan): ReadableSpan {
   const context = { ...span.spanContext(), traceFlags: span.spanContext().traceFlags | TraceFlags.SAMPLED };
@@ -31,12 +27,12 @@ function bound<K, V>(map: Map<K, V>, max: number): void {
 }
 
 export class CheckTraces implements SpanProcessor {
-  /** Traces of runs not decided yet, by trace id. */
-  private readonly pending = new Map<string, Held>();
+  /** Spans of runs not decided yet, by trace id. */
+  private readonly pending = new Map<string, ReadableSpan[]>();
   /** Decided traces, for children that end after their run (a check that ignored its abort). */
   private readonly decided = new Map<string, boolean>();
   /** Per check, the latest run not kept: exported if the next run turns out informative. */
-  private readonly previous = new Map<string, { traceId: string; held: Held }>();
+  private readonly previous = new Map<string, { traceId: string; spans: ReadableSpan[] }>();
   /** Checks whose last run was informative: their next run is kept too. */
   private readonly after = new Set<string>();
 
@@ -57,7 +53,7 @@ export class CheckTraces implements SpanProcessor {
             this.decide(traceId, this.policy === 'always_on');
             return { decision: this.policy === 'always_on' ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
           }
-          this.pending.set(traceId, { spans: [] });
+          this.pending.set(traceId, []);
           bound(this.pending, MAX_PENDING);
           return { decision: SamplingDecision.RECORD };
         }
@@ -83,16 +79,18 @@ export class CheckTraces implements SpanProcessor {
     if (informative) {
       this.after.add(check);
       const before = this.previous.get(check);
-      if (before) this.export(before.traceId, before.held);
+      if (before) this.export(before.traceId, before.spans);
     } else {
       this.after.delete(check);
     }
     this.previous.delete(check);
-    const held = this.pending.get(traceId) ?? { spans: [] };
+    const spans = this.pending.get(traceId) ?? [];
     this.pending.delete(traceId);
-    this.decide(traceId, keep);
-    if (keep) this.export(traceId, held);
-    else this.previous.set(check, { traceId, held });
+    if (keep) this.export(traceId, spans);
+    else {
+      this.decide(traceId, false);
+      this.previous.set(check, { traceId, spans });
+    }
     return keep;
   }
 
@@ -101,10 +99,14 @@ export class CheckTraces implements SpanProcessor {
     bound(this.decided, MAX_DECIDED);
   }
 
-  private export(traceId: string, held: Held): void {
-    this.decided.set(traceId, true);
-    for (const span of held.spans) for (const processor of this.downstream) processor.onEnd(sampled(span));
-    held.spans = [];
+  /** Hands a kept run's spans to the batch processors; its children that end later follow (onEnd). */
+  private export(traceId: string, spans: ReadableSpan[]): void {
+    this.decide(traceId, true);
+    for (const span of spans) this.forward(span);
+  }
+
+  private forward(span: ReadableSpan): void {
+    for (const processor of this.downstream) processor.onEnd(sampled(span));
   }
 
   onStart(_span: Span, _parentContext: Context): void {
@@ -114,12 +116,12 @@ export class CheckTraces implements SpanProcessor {
   onEnd(span: ReadableSpan): void {
     if (span.spanContext().traceFlags & TraceFlags.SAMPLED) return;
     const { traceId } = span.spanContext();
-    const held = this.pending.get(traceId) ?? [...this.previous.values()].find((p) => p.traceId === traceId)?.held;
+    const held = this.pending.get(traceId) ?? [...this.previous.values()].find((p) => p.traceId === traceId)?.spans;
     if (held) {
       // The run's own span ends last: it is always kept, its children up to the bound.
-      if (held.spans.length < MAX_SPANS - 1 || !span.parentSpanContext) held.spans.push(span);
+      if (held.length < MAX_SPANS - 1 || !span.parentSpanContext) held.push(span);
     } else if (this.decided.get(traceId)) {
-      for (const processor of this.downstream) processor.onEnd(sampled(span));
+      this.forward(span);
     }
   }
 
