@@ -1,19 +1,22 @@
 import { ROOT_CONTEXT, SpanKind, context, diag, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { RPCType, hrTime, setRPCMetadata } from '@opentelemetry/core';
+import { RPCType, hrTime, setRPCMetadata, type RPCMetadata } from '@opentelemetry/core';
 import { HttpInstrumentation, type HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import { DEFAULT_QUERY_STRINGS_TO_REDACT } from '@opentelemetry/instrumentation-http/build/src/internal-types';
-import { getIncomingRequestAttributes, getIncomingRequestAttributesOnResponse, getIncomingStableRequestMetricAttributesOnResponse } from '@opentelemetry/instrumentation-http/build/src/utils';
+import { getIncomingRequestAttributes, getIncomingStableRequestMetricAttributesOnResponse } from '@opentelemetry/instrumentation-http/build/src/utils';
 import { errorMonitor } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
+import { addOwnListener, bindOnListen, installBindOnListen, uninstallBindOnListen } from './bind-on-listen';
 
 // The server side of OpenTelemetry's HTTP instrumentation, made cheaper for spans that are not
 // recorded. Its own path computes every span attribute before it knows whether the span is
 // recorded; here the sampler decides first (the SDK's samplers do not read attributes) and a span
 // that will not be recorded gets no attribute work at all: context propagation and the duration
-// metric are all it costs. The context is handled as OpenTelemetry does (the handler runs in it,
-// the request and the response are bound to it), so that body events, response listeners and the
-// route read at the end all see the request's context on every Node version (an enterWith on the
-// connection was cheaper, but does not last past the callback under Node 24's AsyncContextFrame).
+// metric are all it costs. The handler runs in the request's context, and the request and the
+// response are bound to it as OpenTelemetry binds them, but only when a listener is added after the
+// handler starts (./bind-on-listen.ts), so that body events and response listeners see that context
+// on every Node version (an enterWith on the connection was cheaper, but does not last past the
+// callback under Node 24's AsyncContextFrame). The route is read from the request's own metadata.
 // Span names, attributes, status, events and the metric are OpenTelemetry's own, computed by its
 // functions: test/telemetry/http-server.test.ts compares both field by field.
 
@@ -51,6 +54,16 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
     };
   }
 
+  override enable(): void {
+    super.enable();
+    installBindOnListen();
+  }
+
+  override disable(): void {
+    super.disable();
+    uninstallBindOnListen();
+  }
+
   private leanIncoming(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean) {
     const self = this as unknown as Internals;
     const instrumentation = this;
@@ -73,21 +86,24 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
       // Request method and url.scheme are required; the protocol version when one was sent.
       const metricAttributes: Attributes = { 'http.request.method': normalizeMethod(request.method), 'url.scheme': component };
       if (request.httpVersion) metricAttributes['network.protocol.version'] = request.httpVersion;
-      return context.with(setRPCMetadata(trace.setSpan(ctx, span), { type: RPCType.HTTP, span }), () => {
-        context.bind(context.active(), request);
-        context.bind(context.active(), response);
+      const metadata: RPCMetadata = { type: RPCType.HTTP, span };
+      const active = setRPCMetadata(trace.setSpan(ctx, span), metadata);
+      return context.with(active, () => {
+        bindOnListen(request, active);
+        bindOnListen(response, active);
         let hasError = false;
-        response.on('close', () => {
+        addOwnListener(response, 'close', () => {
           if (hasError) return;
-          if (span.isRecording()) self._onServerResponseFinish(request, response, span, metricAttributes, startTime);
+          // OpenTelemetry reads the route from the active context, as its bound listener would see it.
+          if (span.isRecording()) context.with(active, () => self._onServerResponseFinish(request, response, span, metricAttributes, startTime));
           else {
-            Object.assign(metricAttributes, getIncomingStableRequestMetricAttributesOnResponse(getIncomingRequestAttributesOnResponse(response)));
+            Object.assign(metricAttributes, getIncomingStableRequestMetricAttributesOnResponse({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: response.statusCode, [ATTR_HTTP_ROUTE]: metadata.route }));
             self._closeHttpSpan(span, SpanKind.SERVER, startTime, metricAttributes);
           }
         });
-        response.on(errorMonitor, (error: Error) => {
+        addOwnListener(response, errorMonitor, (error) => {
           hasError = true;
-          self._onServerResponseError(span, metricAttributes, startTime, error);
+          self._onServerResponseError(span, metricAttributes, startTime, error as Error);
         });
         try {
           return original.call(this, event, ...args);

@@ -39,7 +39,11 @@ test("vigil's HTTP server path emits OpenTelemetry's spans and duration metric, 
   const vigil = normalised(serve('vigil'));
   assert.ok(upstream.spans.length >= 8, `the fixture served its requests: ${upstream.spans.map((s) => s.name).join(', ')}`);
   assert.ok(upstream.spans.some((s) => s.name === 'after body two' && s.parent === 'POST'), 'a span made in a body event is the request\'s child');
+  assert.ok(upstream.spans.some((s) => s.name === 'after finish' && s.parent === 'GET'), 'a response listener added in the handler runs in its context');
+  assert.ok(!upstream.spans.some((s) => s.name === 'removed listener ran'), 'a removed listener does not run');
   assert.ok(upstream.metrics.some((m) => m.name === 'http.server.request.duration'));
+  const points = upstream.metrics.find((m) => m.name === 'http.server.request.duration')?.points ?? [];
+  assert.ok(points.some((p) => p.attributes['http.route'] === '/users/:id' && p.attributes['http.request.method'] === 'HEAD'), 'an unsampled request keeps its route in the metric');
   assert.deepEqual(vigil.spans, upstream.spans);
   assert.deepEqual(vigil.metrics, upstream.metrics);
 });
