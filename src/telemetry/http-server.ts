@@ -6,7 +6,7 @@ import { getIncomingRequestAttributes, getIncomingStableRequestMetricAttributesO
 import { errorMonitor } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
-import { addOwnListener, bindOnListen, installBindOnListen, uninstallBindOnListen } from './bind-on-listen';
+import { addOwnListener, bindOnListen, installBindOnListen } from './bind-on-listen';
 
 // The server side of OpenTelemetry's HTTP instrumentation, made cheaper for spans that are not
 // recorded. Its own path computes every span attribute before it knows whether the span is
@@ -59,11 +59,6 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
     installBindOnListen();
   }
 
-  override disable(): void {
-    super.disable();
-    uninstallBindOnListen();
-  }
-
   private leanIncoming(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean) {
     const self = this as unknown as Internals;
     const instrumentation = this;
@@ -101,10 +96,10 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
             self._closeHttpSpan(span, SpanKind.SERVER, startTime, metricAttributes);
           }
         });
-        addOwnListener(response, errorMonitor, (error) => {
+        addOwnListener(response, errorMonitor, (error) => context.with(active, () => {
           hasError = true;
           self._onServerResponseError(span, metricAttributes, startTime, error as Error);
-        });
+        }));
         try {
           return original.call(this, event, ...args);
         } catch (error) {

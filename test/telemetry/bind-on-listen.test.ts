@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { bindOnListen, installBindOnListen, uninstallBindOnListen } from '../../src/telemetry/bind-on-listen';
+import { bindOnListen, installBindOnListen } from '../../src/telemetry/bind-on-listen';
 
 const KEY = createContextKey('request');
 const requestContext = ROOT_CONTEXT.setValue(KEY, 'the request');
@@ -18,7 +18,6 @@ before(() => {
   installBindOnListen();
 });
 after(() => {
-  uninstallBindOnListen();
   context.disable();
 });
 
@@ -40,20 +39,48 @@ test('an emitter is bound when its first listener is added, and only a marked on
 test('listeners are removed by the function that was added, once-listeners and all', () => {
   const emitter = response();
   bindOnListen(emitter, requestContext);
-  const calls: string[] = [];
+  const calls: unknown[] = [];
+  const once = () => calls.push(`once ${String(seen())}`);
   const on = () => calls.push('on');
-  const once = () => calls.push('once');
-  emitter.on('x', on);
-  emitter.once('y', once);
+  emitter.once('y', once); // the first listener: it binds the emitter
+  emitter.once('x', on);
   emitter.off('x', on);
-  emitter.emit('x');
-  emitter.emit('y');
-  emitter.emit('y');
   emitter.on('z', on);
   emitter.removeAllListeners('z');
-  emitter.emit('z');
-  assert.deepEqual(calls, ['once']);
+  for (const event of ['x', 'y', 'y', 'z']) emitter.emit(event);
+  assert.ok(Object.hasOwn(emitter, 'on'));
+  assert.deepEqual(calls, ['once the request']);
   assert.equal(emitter.listenerCount('x') + emitter.listenerCount('y') + emitter.listenerCount('z'), 0);
+});
+
+test('a subclass, or a method put on the emitter, runs once per listener', () => {
+  let subclassCalls = 0;
+  class Response extends ServerResponse {}
+  const superOn = ServerResponse.prototype.on;
+  Response.prototype.on = function (this: Response, ...args: Parameters<typeof superOn>) {
+    subclassCalls++;
+    return superOn.apply(this, args);
+  } as typeof superOn;
+  const sub = new Response(new IncomingMessage(new Socket()));
+  bindOnListen(sub, requestContext);
+  const got: unknown[] = [];
+  sub.on('a', () => got.push(seen()));
+  sub.emit('a');
+  assert.equal(subclassCalls, 1);
+  const plain = response();
+  bindOnListen(plain, requestContext);
+  let overrideCalls = 0;
+  const on = plain.on;
+  // What compression does to a response during the handler.
+  plain.on = function (this: ServerResponse, event: string, listener: (...args: unknown[]) => void) {
+    overrideCalls++;
+    return on.call(this, event, listener);
+  } as typeof plain.on;
+  plain.on('a', () => got.push(seen() ?? 'first, as it came'));
+  plain.on('a', () => got.push(seen()));
+  plain.emit('a');
+  assert.equal(overrideCalls, 2);
+  assert.deepEqual(got, ['the request', 'first, as it came', 'the request']);
 });
 
 test('a request reads its body in the context it was bound to', () => {
@@ -72,14 +99,6 @@ test('a request reads its body in the context it was bound to', () => {
   }));
 });
 
-test('uninstalling restores the prototypes', () => {
-  uninstallBindOnListen();
-  assert.ok(!Object.hasOwn(ServerResponse.prototype, 'on') && !Object.hasOwn(IncomingMessage.prototype, 'once'));
-  assert.equal(IncomingMessage.prototype.on, Object.getPrototypeOf(IncomingMessage.prototype).on);
-  installBindOnListen();
-  assert.ok(Object.hasOwn(ServerResponse.prototype, 'on'));
-});
-
 test("Node's own clearIncoming does not bind a request, a later listener does", async () => {
   const http = await import('node:http');
   const got: unknown[] = [];
@@ -87,16 +106,15 @@ test("Node's own clearIncoming does not bind a request, a later listener does", 
     bindOnListen(req, requestContext);
     res.end('ok', () => {
       // The response finished with the body unread: Node added its clearIncoming to the request.
-      assert.ok(req.listeners('end').some((l) => l.name === 'clearIncoming'));
-      assert.ok(!Object.hasOwn(req, 'on'), 'clearIncoming alone does not bind');
+      got.push(req.listeners('end').some((l) => l.name === 'clearIncoming'), Object.hasOwn(req, 'on'));
       req.on('end', () => got.push(seen()));
       req.resume();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  await context.with(ROOT_CONTEXT, () => fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'unread' }).then((r) => r.text()));
+  await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'unread' }).then((r) => r.text());
   await new Promise((resolve) => setTimeout(resolve, 50));
   server.close();
-  assert.deepEqual(got, ['the request']);
+  assert.deepEqual(got, [true, false, 'the request'], 'clearIncoming was added and did not bind; the later listener did');
 });
