@@ -26,11 +26,17 @@ let installed = false;
 
 /** Binds `emitter` to `ctx` when the first listener is added to it (`installBindOnListen` must have run). */
 export function bindOnListen(emitter: EventEmitter, ctx: Context): void {
-  if (installed && PROTOTYPES.includes(Object.getPrototypeOf(emitter)) && !ADD_LISTENER_METHODS.some((name) => Object.hasOwn(emitter, name))) {
+  if (installed && PROTOTYPES.includes(Object.getPrototypeOf(emitter)) && !hasOwnListenerMethod(emitter)) {
     (emitter as Marked)[CONTEXT] = ctx;
   } else {
     context.bind(ctx, emitter);
   }
+}
+
+/** Per request, twice: a loop, not a closure. */
+function hasOwnListenerMethod(emitter: EventEmitter): boolean {
+  for (const name of ADD_LISTENER_METHODS) if (Object.hasOwn(emitter, name)) return true;
+  return false;
 }
 
 /** Adds a listener of the agent's own, which needs no context and must not bind the emitter. */

@@ -101,7 +101,12 @@ export function monitorEventLoopDelay(options: { resolution?: number } = {}): In
       view.idle.reset();
     },
     percentile: (p: number) => largest((h) => h.percentile(p)),
-    get percentiles() { return (both()[0] ?? view.sampler).percentiles; },
+    get percentiles() {
+      // The same figures percentile() gives, at the percentiles the histograms hold.
+      const out = new Map<number, number>();
+      for (const p of (both()[0] ?? view.sampler).percentiles.keys()) out.set(p, largest((h) => h.percentile(p)));
+      return out;
+    },
     get count() { return view.sampler.count + view.idle.count; },
     get min() {
       const present = both();
