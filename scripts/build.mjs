@@ -88,15 +88,28 @@ const requireBuiltins = {
  * The CommonJS-only instrumentations `require()` all of @opentelemetry/semantic-conventions (and
  * build its deprecated maps at load) for a few dozen names. Each such require gets a module that
  * re-exports just the names its file uses from the ESM build, which esbuild then tree-shakes;
- * esbuild fails the build if a name does not exist. ESM importers resolve as usual.
+ * esbuild fails the build if a name does not exist. ESM importers resolve as usual. Before that,
+ * a `x.NAME` of a string constant becomes the string itself: a CommonJS read of a bundled ESM
+ * export is two getter calls, made for every attribute of every span.
  */
 const SEMCONV = '@opentelemetry/semantic-conventions';
+const SEMCONV_VALUES = await import(SEMCONV);
+const SEMCONV_BINDING = new RegExp(`(\\w+)\\s*=\\s*require\\(["']${SEMCONV}["']\\)`);
+function inlineSemconv(source) {
+  const binding = SEMCONV_BINDING.exec(source)?.[1];
+  if (!binding) return source;
+  return source.replace(new RegExp(`\\b${binding}\\.([A-Za-z_$][\\w$]*)`, 'g'), (use, name) => (typeof SEMCONV_VALUES[name] === 'string' ? JSON.stringify(SEMCONV_VALUES[name]) : use));
+}
 const semconvShim = {
   name: 'semconv-shim',
   setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/](@opentelemetry[\\/]instrumentation-[^\\/]+|@fastify[\\/]otel)[\\/].*\.js$/, namespace: 'file' }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      return source.includes(SEMCONV) ? { contents: inlineSemconv(source), loader: 'js' } : undefined;
+    });
     b.onResolve({ filter: /^@opentelemetry\/semantic-conventions$/ }, (args) => {
       if (args.kind !== 'require-call') return undefined;
-      const source = readFileSync(args.importer, 'utf8');
+      const source = inlineSemconv(readFileSync(args.importer, 'utf8'));
       const call = `require\\(["']${SEMCONV}["']\\)`;
       // `x = require(...)` then `x.NAME`, or `const { NAME, ... } = require(...)`.
       const binding = new RegExp(`(\\w+)\\s*=\\s*${call}`).exec(source)?.[1];
@@ -126,6 +139,27 @@ const shimmerToDiag = {
       const original = 'let logger = console.error.bind(console);';
       if (!source.includes(original)) throw new Error(`shimmer-to-diag: ${args.path} changed; update the plugin`);
       return { contents: `import { diag as __diag } from '@opentelemetry/api';\n${source.replace(original, 'let logger = (message) => __diag.warn(String(message));')}`, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * The metrics SDK hashes a record's attributes on every record (sorted keys, then JSON): the agent's
+ * per-request duration metric records interned, frozen attribute sets, whose hash is computed once
+ * (src/telemetry/attribute-sets.ts). Any other set is hashed as before.
+ */
+const memoHashAttributes = {
+  name: 'memo-hash-attributes',
+  setup(b) {
+    b.onLoad({ filter: /@opentelemetry[\\/]sdk-metrics[\\/]build[\\/]esm[\\/]utils\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const original = 'export function hashAttributes(attributes) {';
+      if (!source.includes(original)) throw new Error(`memo-hash-attributes: ${args.path} changed; update the plugin`);
+      const sets = new URL('../src/telemetry/attribute-sets.ts', import.meta.url).pathname;
+      return {
+        contents: `import { memoizedHash as __memoizedHash } from ${JSON.stringify(sets)};\n${source.replace(original, 'export const hashAttributes = (attributes) => __memoizedHash(attributes, computeHash);\nfunction computeHash(attributes) {')}`,
+        loader: 'js',
+      };
     });
   },
 };
@@ -192,7 +226,7 @@ const fromAgent = {
 };
 
 const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
-await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/agent-bundle.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag, sharedDelaySampler] });
+await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/agent-bundle.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag, sharedDelaySampler, memoHashAttributes] });
 const onDemandBuild = await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
 // A second copy of a shared package would be a second API global and a second require hook.
 const inlinedShared = Object.keys(onDemandBuild.metafile.inputs).filter((input) => SHARED.some((name) => input.includes(`node_modules/${name}/`)));

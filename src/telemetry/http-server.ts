@@ -1,11 +1,12 @@
-import { ROOT_CONTEXT, SpanKind, context, diag, propagation, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, context, diag, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { RPCType, hrTime, setRPCMetadata, type RPCMetadata } from '@opentelemetry/core';
 import { HttpInstrumentation, type HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http';
 import { DEFAULT_QUERY_STRINGS_TO_REDACT } from '@opentelemetry/instrumentation-http/build/src/internal-types';
 import { getIncomingRequestAttributes, getIncomingStableRequestMetricAttributesOnResponse } from '@opentelemetry/instrumentation-http/build/src/utils';
 import { errorMonitor } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
+import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from '@opentelemetry/semantic-conventions';
+import { internAttributes } from './attribute-sets';
 import { addOwnListener, bindOnListen, installBindOnListen } from './bind-on-listen';
 
 // The server side of OpenTelemetry's HTTP instrumentation, made cheaper for spans that are not
@@ -22,10 +23,11 @@ import { addOwnListener, bindOnListen, installBindOnListen } from './bind-on-lis
 
 interface Internals {
   _incomingRequestFunction(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean): (this: unknown, event: string, ...args: unknown[]) => boolean;
-  _startHttpSpan(name: string, options: { kind: SpanKind; attributes?: Attributes }, ctx: typeof ROOT_CONTEXT): Span;
+  _spanNotEnded: WeakSet<Span>;
+  _recordServerDuration(durationMs: number, attributes: Attributes): void;
+  _recordClientDuration(durationMs: number, attributes: Attributes): void;
   _onServerResponseFinish(request: IncomingMessage, response: ServerResponse, span: Span, metricAttributes: Attributes, startTime: ReturnType<typeof hrTime>): void;
   _onServerResponseError(span: Span, metricAttributes: Attributes, startTime: ReturnType<typeof hrTime>, error: Error): void;
-  _closeHttpSpan(span: Span, kind: SpanKind, startTime: ReturnType<typeof hrTime>, metricAttributes: Attributes): void;
   _headerCapture: { server: { captureRequestHeaders(get: (header: string) => unknown): Attributes; captureResponseHeaders(get: (header: string) => unknown): Attributes } };
 }
 
@@ -41,15 +43,22 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
   constructor(config: HttpInstrumentationConfig = {}) {
     super(config);
     const self = this as unknown as Internals;
+    // Every record of the duration metrics uses an interned attribute set, whose hash the SDK computes once.
+    for (const record of ['_recordServerDuration', '_recordClientDuration'] as const) {
+      const upstreamRecord = self[record].bind(this);
+      self[record] = (durationMs, attributes) => upstreamRecord(durationMs, internAttributes(attributes));
+    }
     const upstream = self._incomingRequestFunction.bind(this);
     self._incomingRequestFunction = (component, original) => {
-      const traced = this.leanIncoming(component, original);
+      const traced = this.leanIncoming(component, original) as Listener;
       const plain = upstream(component, original);
       const instrumentation = this;
       // Other events, ignored requests (the probe server's) and a config with hooks keep OpenTelemetry's own path.
-      return function incomingRequest(this: unknown, event: string, ...args: unknown[]) {
+      return function incomingRequest(this: unknown, event: string, request: unknown) {
         const config = instrumentation.getConfig();
-        return (event === 'request' && !hasHooks(config) && !ignored(config, args[0] as IncomingMessage) ? traced : plain).call(this, event, ...args);
+        const handle: Listener = event === 'request' && !hasHooks(config) && !ignored(config, request as IncomingMessage) ? traced : plain;
+        // No array made a request: the arguments go on as they came.
+        return handle.apply(this, arguments as unknown as unknown[]);
       };
     };
   }
@@ -62,15 +71,15 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
   private leanIncoming(component: 'http' | 'https', original: (event: string, ...args: unknown[]) => boolean) {
     const self = this as unknown as Internals;
     const instrumentation = this;
-    return function incomingRequest(this: unknown, event: string, ...args: unknown[]): boolean {
+    return function incomingRequest(this: unknown, _event: string, request: IncomingMessage, response: ServerResponse): boolean {
       const config = instrumentation.getConfig();
-      const request = args[0] as IncomingMessage;
-      const response = args[1] as ServerResponse;
       const method = request.method || 'GET';
       const ctx = propagation.extract(ROOT_CONTEXT, request.headers);
-      const span = self._startHttpSpan(method, { kind: SpanKind.SERVER }, ctx);
-      const startTime = hrTime();
-      if (span.isRecording()) {
+      // OpenTelemetry's _startHttpSpan without its requireParent branches (a config with them takes OpenTelemetry's path).
+      const span = instrumentation.tracer.startSpan(method, { kind: SpanKind.SERVER }, ctx);
+      const recording = span.isRecording();
+      if (recording) {
+        self._spanNotEnded.add(span);
         const attributes = getIncomingRequestAttributes(request, {
           component, enableSyntheticSourceDetection: config.enableSyntheticSourceDetection || false,
           redactedQueryParams: config.redactedQueryParamsServer ?? [...DEFAULT_QUERY_STRINGS_TO_REDACT],
@@ -83,32 +92,86 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
       if (request.httpVersion) metricAttributes['network.protocol.version'] = request.httpVersion;
       const metadata: RPCMetadata = { type: RPCType.HTTP, span };
       const active = setRPCMetadata(trace.setSpan(ctx, span), metadata);
+      const flight: Flight = { self, request, response, span, recording, start: recording ? hrTime() : performance.now(), metricAttributes, metadata, active, ended: false };
+      // A response emitted a second time (an application's own emit) keeps its first flight; the second gets listeners of its own.
+      const first = (response as Flown)[FLIGHT] === undefined;
+      if (first) (response as Flown)[FLIGHT] = flight;
+      const args = arguments;
       return context.with(active, () => {
         bindOnListen(request, active);
         bindOnListen(response, active);
-        let hasError = false;
-        addOwnListener(response, 'close', () => {
-          if (hasError) return;
-          // OpenTelemetry reads the route from the active context, as its bound listener would see it.
-          if (span.isRecording()) context.with(active, () => self._onServerResponseFinish(request, response, span, metricAttributes, startTime));
-          else {
-            Object.assign(metricAttributes, getIncomingStableRequestMetricAttributesOnResponse({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: response.statusCode, [ATTR_HTTP_ROUTE]: metadata.route }));
-            self._closeHttpSpan(span, SpanKind.SERVER, startTime, metricAttributes);
-          }
-        });
-        addOwnListener(response, errorMonitor, (error) => context.with(active, () => {
-          hasError = true;
-          self._onServerResponseError(span, metricAttributes, startTime, error as Error);
-        }));
+        addOwnListener(response, 'close', first ? onClose : () => closeFlight(flight));
+        addOwnListener(response, errorMonitor, first ? onError : (error) => errorFlight(flight, error));
         try {
-          return original.call(this, event, ...args);
+          return (original as Listener).apply(this, args as unknown as unknown[]);
         } catch (error) {
-          self._onServerResponseError(span, metricAttributes, startTime, error as Error);
+          fail(flight, error as Error);
           throw error;
         }
       });
     };
   }
+}
+
+/** What a request in flight needs when its response closes or fails: one object, found from the response, so that the listeners are shared functions. */
+interface Flight {
+  readonly self: Internals;
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly span: Span;
+  readonly recording: boolean;
+  /** hrTime() for a recorded span (OpenTelemetry's own), performance.now() otherwise. */
+  readonly start: ReturnType<typeof hrTime> | number;
+  readonly metricAttributes: Attributes;
+  readonly metadata: RPCMetadata;
+  readonly active: Context;
+  /** After 'error', no further events other than 'close' should be emitted (OpenTelemetry's hasError). */
+  ended: boolean;
+}
+const FLIGHT = Symbol('vigil.http-server-flight');
+/** Either path, called with what `emit` passed. */
+type Listener = (this: unknown, ...args: any[]) => boolean;
+type Flown = ServerResponse & { [FLIGHT]?: Flight };
+
+function onClose(this: Flown): void {
+  const flight = this[FLIGHT];
+  if (flight !== undefined) closeFlight(flight);
+}
+
+function onError(this: Flown, error: unknown): void {
+  const flight = this[FLIGHT];
+  if (flight !== undefined) errorFlight(flight, error);
+}
+
+function closeFlight(flight: Flight): void {
+  if (flight.ended) return;
+  flight.ended = true;
+  const { self, request, response, span, start, metricAttributes, metadata, active } = flight;
+  // OpenTelemetry reads the route from the active context, as its bound listener would see it.
+  if (flight.recording) context.with(active, () => self._onServerResponseFinish(request, response, span, metricAttributes, start as ReturnType<typeof hrTime>));
+  else {
+    Object.assign(metricAttributes, getIncomingStableRequestMetricAttributesOnResponse({ [ATTR_HTTP_RESPONSE_STATUS_CODE]: response.statusCode, [ATTR_HTTP_ROUTE]: metadata.route }));
+    recordUnrecorded(flight);
+  }
+}
+
+function errorFlight(flight: Flight, error: unknown): void {
+  context.with(flight.active, () => fail(flight, error as Error));
+}
+
+function fail(flight: Flight, error: Error): void {
+  if (flight.ended) return;
+  flight.ended = true;
+  if (flight.recording) flight.self._onServerResponseError(flight.span, flight.metricAttributes, flight.start as ReturnType<typeof hrTime>, error);
+  else {
+    flight.metricAttributes[ATTR_ERROR_TYPE] = error.name;
+    recordUnrecorded(flight);
+  }
+}
+
+/** A span that is not recorded has nothing to end: the duration metric, as _closeHttpSpan records it, is all. */
+function recordUnrecorded(flight: Flight): void {
+  flight.self._recordServerDuration(performance.now() - (flight.start as number), flight.metricAttributes);
 }
 
 /** The ignore hook as OpenTelemetry calls it: a hook that throws ignores nothing, and never reaches the host. */
