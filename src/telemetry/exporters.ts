@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { OtlpProtocol, SettingName, Settings } from '../config/settings';
 import { readRegularFile } from '../util/read-file';
 import { errorMessage } from '../util/redact';
-import { DetachedExporter, type InnerExporter } from './detached-exporter';
+import { DetachedExporter, type DeliveryLimits, type InnerExporter } from './detached-exporter';
 import { UnrefHttpTransport } from './otlp-transport';
 
 export type Signal = 'traces' | 'metrics' | 'logs';
@@ -15,13 +15,20 @@ export type Signal = 'traces' | 'metrics' | 'logs';
 /** Reports the outcome of exports (throttled logging lives with the caller). */
 export type ExportListener = (signal: Signal, url: string, result: ExportResult) => void;
 
+/** The provider OpenTelemetry's exporter self-metrics (`otel.sdk.exporter.*`) are recorded with, asked for at the first export. */
+export type SelfMetrics = () => MeterProvider;
+const NO_SELF_METRICS: SelfMetrics = () => NOOP_METER_PROVIDER;
+
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
 /** Far more than a certificate chain or key takes. */
 const MAX_PEM_BYTES = 1024 * 1024;
 
-/** Exports of one signal under way at once (the specification's default). */
-const CONCURRENCY_LIMIT = 30;
+/** Exports of one signal under way at once; the rest wait in the signal's bounded queue. */
+const MAX_IN_FLIGHT = 4;
+
+/** Metric data points waiting or in flight at most (no variable sets it; a cumulative point lost is sent again by the next export). */
+const MAX_QUEUED_METRIC_POINTS = 100_000;
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -80,7 +87,7 @@ function pem(env: Settings, own: SettingName, shared: SettingName): Buffer | und
 }
 
 /** An OTLP/HTTP export delegate for one signal, over our own (unref'd) transport. */
-function otlpDelegate(env: Settings, signal: Signal) {
+function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvider) {
   const base = require('@opentelemetry/otlp-exporter-base') as typeof import('@opentelemetry/otlp-exporter-base');
   const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
   const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
@@ -92,7 +99,7 @@ function otlpDelegate(env: Settings, signal: Signal) {
     logs: json ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer,
   }[signal];
   const helper = { traces: transformer.TraceExporterMetricsHelper, metrics: transformer.MetricsExporterMetricsHelper, logs: transformer.LogsExporterMetricsHelper }[signal];
-  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, url, NOOP_METER_PROVIDER);
+  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, url, meterProvider);
   const transport = new UnrefHttpTransport({
     url,
     headers: async () => headers,
@@ -101,31 +108,47 @@ function otlpDelegate(env: Settings, signal: Signal) {
     agentFactory: http.httpAgentFactoryFromOptions({ keepAlive: true, ...withoutUndefined(tls) }),
   });
   // One delegate type per signal; the union of serializers is not inferable, hence the casts.
-  const delegate = base.createOtlpNetworkExportDelegate({ timeoutMillis, compression, concurrencyLimit: CONCURRENCY_LIMIT }, serializer as never, metrics as never, transport);
+  // The delivery queue (./detached-exporter.ts) keeps at most MAX_IN_FLIGHT exports under way: the delegate's own limit is never met.
+  const delegate = base.createOtlpNetworkExportDelegate({ timeoutMillis, compression, concurrencyLimit: MAX_IN_FLIGHT + 1 }, serializer as never, metrics as never, transport);
   return { base, delegate, url, temporalityPreference };
 }
 
 type Delegate = ReturnType<typeof otlpDelegate>;
 
+/** What each signal's delivery may hold and how long an export may take: the processor's variables, as the specification names them. */
+function limitsOf(env: Settings, signal: Signal): DeliveryLimits {
+  switch (signal) {
+    case 'traces': return { maxQueuedItems: env.OTEL_BSP_MAX_QUEUE_SIZE, maxInFlight: MAX_IN_FLIGHT, exportTimeoutMs: env.OTEL_BSP_EXPORT_TIMEOUT };
+    case 'logs': return { maxQueuedItems: env.OTEL_BLRP_MAX_QUEUE_SIZE, maxInFlight: MAX_IN_FLIGHT, exportTimeoutMs: env.OTEL_BLRP_EXPORT_TIMEOUT };
+    case 'metrics': return { maxQueuedItems: MAX_QUEUED_METRIC_POINTS, maxInFlight: MAX_IN_FLIGHT, exportTimeoutMs: env.OTEL_METRIC_EXPORT_TIMEOUT };
+  }
+}
+
+/** Spans and log records count one each; a metric export counts its data points. */
+export function countItems(signal: Signal, items: unknown): number {
+  if (signal !== 'metrics') return (items as unknown[]).length;
+  let points = 0;
+  for (const scope of (items as ResourceMetrics).scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;
+  return points;
+}
+
+type DetachedKind<T, E> = new (create: () => InnerExporter<T>, onResult: (result: ExportResult) => void, limits: DeliveryLimits, count: (items: T) => number) => E;
+
 /** A detached exporter of one signal, built at its first export; results are reported with the endpoint. */
-function detached<T, E extends DetachedExporter<T>>(
-  Kind: new (create: () => InnerExporter<T>, onResult: (result: ExportResult) => void) => E,
-  env: Settings, signal: Signal, onResult: ExportListener, wrap: (otlp: Delegate) => unknown,
-): E {
+function detached<T, E extends DetachedExporter<T>>(Kind: DetachedKind<T, E>, env: Settings, signal: Signal, onResult: ExportListener, selfMetrics: SelfMetrics, wrap: (otlp: Delegate) => unknown): E {
   let url = '';
   return new Kind(() => {
-    const otlp = otlpDelegate(env, signal);
+    const otlp = otlpDelegate(env, signal, selfMetrics());
     url = otlp.url;
     return wrap(otlp) as InnerExporter<T>;
-  }, (result) => onResult(signal, url, result));
+  }, (result) => onResult(signal, url, result), limitsOf(env, signal), (items) => countItems(signal, items));
+}
+export function createSpanExporter(env: Settings, onResult: ExportListener, selfMetrics = NO_SELF_METRICS): SpanExporter & DetachedExporter<ReadableSpan[]> {
+  return detached<ReadableSpan[], DetachedExporter<ReadableSpan[]>>(DetachedExporter, env, 'traces', onResult, selfMetrics, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
-export function createSpanExporter(env: Settings, onResult: ExportListener): SpanExporter & DetachedExporter<ReadableSpan[]> {
-  return detached<ReadableSpan[], DetachedExporter<ReadableSpan[]>>(DetachedExporter, env, 'traces', onResult, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
-}
-
-export function createLogExporter(env: Settings, onResult: ExportListener): LogRecordExporter & DetachedExporter<ReadableLogRecord[]> {
-  return detached<ReadableLogRecord[], DetachedExporter<ReadableLogRecord[]>>(DetachedExporter, env, 'logs', onResult, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
+export function createLogExporter(env: Settings, onResult: ExportListener, selfMetrics = NO_SELF_METRICS): LogRecordExporter & DetachedExporter<ReadableLogRecord[]> {
+  return detached<ReadableLogRecord[], DetachedExporter<ReadableLogRecord[]>>(DetachedExporter, env, 'logs', onResult, selfMetrics, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
 /** Metric exporter: also answers the reader's questions on temporality and aggregation. */
@@ -134,8 +157,8 @@ class DetachedMetricExporter extends DetachedExporter<ResourceMetrics> implement
     (this.exporter as unknown as PushMetricExporter).selectAggregationTemporality!(type);
 }
 
-export function createMetricExporter(env: Settings, onResult: ExportListener): DetachedMetricExporter {
-  return detached(DetachedMetricExporter, env, 'metrics', onResult, ({ delegate, temporalityPreference }) => {
+export function createMetricExporter(env: Settings, onResult: ExportListener, selfMetrics = NO_SELF_METRICS): DetachedMetricExporter {
+  return detached(DetachedMetricExporter, env, 'metrics', onResult, selfMetrics, ({ delegate, temporalityPreference }) => {
     const { OTLPMetricExporterBase, AggregationTemporalityPreference } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
     const preference = { cumulative: AggregationTemporalityPreference.CUMULATIVE, delta: AggregationTemporalityPreference.DELTA, lowmemory: AggregationTemporalityPreference.LOWMEMORY }[temporalityPreference];
     return new OTLPMetricExporterBase(delegate, { temporalityPreference: preference });

@@ -55,6 +55,8 @@ function removeGlobals(): void {
 function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
   diag.setLogger(diagToPino(logger), { logLevel: DIAG_LEVEL[env.OTEL_LOG_LEVEL], suppressOverrideMessage: true });
   const onExport = exportLogger(logger);
+  // Asked for at the first export, when the provider below exists.
+  const selfMetrics = (): MeterProvider => meterProvider;
   const resource = detectResources({ detectors: [hostDetector] }).merge(resourceFromAttributes(baseAttributes(env)));
 
   // The OTLP exporters, whose exports under way a flush waits for (see DetachedExporter).
@@ -65,7 +67,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   };
   const spanProcessors: SpanProcessor[] = env.OTEL_TRACES_EXPORTER.flatMap((name): SpanProcessor[] => {
     if (name === 'otlp') {
-      return [new BatchSpanProcessor(keep(createSpanExporter(env, onExport)), {
+      return [new BatchSpanProcessor(keep(createSpanExporter(env, onExport, selfMetrics)), {
         scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY,
         exportTimeoutMillis: env.OTEL_BSP_EXPORT_TIMEOUT,
         maxQueueSize: env.OTEL_BSP_MAX_QUEUE_SIZE,
@@ -80,7 +82,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   tracerProvider.register();
 
   const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
-    const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
+    const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport, selfMetrics)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
     return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
   });
   const meterProvider = new MeterProvider({ resource, readers });
@@ -89,7 +91,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   const logProcessors: LogRecordProcessor[] = env.OTEL_LOGS_EXPORTER.flatMap((name): LogRecordProcessor[] => {
     if (name === 'otlp') {
       return [new BatchLogRecordProcessor({
-        exporter: keep(createLogExporter(env, onExport)),
+        exporter: keep(createLogExporter(env, onExport, selfMetrics)),
         scheduledDelayMillis: env.OTEL_BLRP_SCHEDULE_DELAY,
         exportTimeoutMillis: env.OTEL_BLRP_EXPORT_TIMEOUT,
         maxQueueSize: env.OTEL_BLRP_MAX_QUEUE_SIZE,

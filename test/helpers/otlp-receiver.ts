@@ -22,8 +22,8 @@ import {
 
 export type { ReceivedDataPoint, ReceivedLog, ReceivedMetric, ReceivedSpan } from './otlp-normalize';
 
-/** ok: 200 with an empty export response; hang: read the body, never answer; unavailable: 503. */
-export type ReceiverMode = 'ok' | 'hang' | 'unavailable';
+/** ok: 200 with an empty export response; hang: read the body, never answer; unavailable: 503; throttled: 429. */
+export type ReceiverMode = 'ok' | 'hang' | 'unavailable' | 'throttled';
 
 export interface ReceivedRequest {
   path: string;
@@ -45,6 +45,10 @@ export interface OtlpReceiver {
   readonly port: number;
   /** Read when a request arrives, so switching it affects the requests that follow. */
   mode: ReceiverMode;
+  /** The Retry-After header of a 503 or 429 answer, when set. */
+  retryAfter: string | undefined;
+  /** ms to wait before any answer (a slow collector). */
+  delayMs: number;
   /** Telemetry is recorded only from requests answered in 'ok' mode, like a collector would. */
   readonly spans: ReceivedSpan[];
   readonly metrics: ReceivedMetric[];
@@ -118,6 +122,8 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     mode: options.mode ?? 'ok',
+    retryAfter: undefined,
+    delayMs: 0,
     spans: [],
     metrics: [],
     logs: [],
@@ -154,8 +160,9 @@ async function handle(receiver: OtlpReceiver, req: IncomingMessage, res: ServerR
   receiver.requests.push({ path, contentType, encoding, bytes: body.length, headers: req.headers });
 
   if (mode === 'hang') return;
-  if (mode === 'unavailable') {
-    res.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable');
+  if (receiver.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, receiver.delayMs));
+  if (mode === 'unavailable' || mode === 'throttled') {
+    res.writeHead(mode === 'unavailable' ? 503 : 429, { 'content-type': 'text/plain', ...(receiver.retryAfter ? { 'retry-after': receiver.retryAfter } : {}) }).end(mode);
     return;
   }
   try {
