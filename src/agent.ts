@@ -6,6 +6,7 @@ import { loadConfig, problemCode, type AgentConfig } from './config';
 import { SETTINGS, type SettingName } from './config/settings';
 import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
+import { createTelemetryCheck } from './checks/telemetry';
 import { HealthEngine } from './health/engine';
 import { assertValidCheck, resolveOptions } from './health/options';
 import type { CheckFn, CheckOptions, CheckSnapshot, StateChange } from './types';
@@ -76,7 +77,11 @@ export class Agent {
       try {
         this.telemetry = startTelemetry(config.env, this.logger, (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server));
         // The process's health is the main thread's to report, once.
-        if (!this.tracesOnly) this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
+        if (!this.tracesOnly) {
+          this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
+          const check = createTelemetryCheck(this.telemetry.delivery);
+          this.engine.register(check, resolveOptions({ ...check.options, critical: false, groups: [], initialDelayMs: 1000 }, config));
+        }
         agentLogger.forwardTo(forwardToOpenTelemetry());
       } catch (error) {
         this.logger.error({ code: 'VIGIL_ERR_TELEMETRY_START', err: errorMessage(error) }, 'OpenTelemetry could not be started; going on without exporting telemetry');

@@ -1,5 +1,6 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { exportError } from './otlp-transport';
+import { errorMessage } from '../util/redact';
 import { redactExport } from './redacting-exporter';
 
 /** The part of the SDK's span, log and metric exporters the adapter needs. */
@@ -27,6 +28,12 @@ export interface DeliveryCounts {
   inFlight: number;
 }
 
+/** The counts, and whether the latest export failed, with its error. */
+export interface DeliveryStatus extends DeliveryCounts {
+  failing: boolean;
+  lastError?: string;
+}
+
 interface Batch<T> {
   readonly items: T;
   readonly count: number;
@@ -49,6 +56,8 @@ export class DetachedExporter<T> {
   /** Exports under way (batches; the counts are in items). */
   private sending = 0;
   private readonly tally: DeliveryCounts = { exported: 0, dropped: {}, queued: 0, inFlight: 0 };
+  private lastError: Error | undefined;
+  private failing = false;
 
   constructor(
     private readonly create: () => InnerExporter<T>,
@@ -66,6 +75,11 @@ export class DetachedExporter<T> {
   /** A copy of the counts. */
   counts(): DeliveryCounts {
     return { ...this.tally, dropped: { ...this.tally.dropped } };
+  }
+
+  /** The counts, and how the latest export ended (a batch dropped as `queue_full` says nothing of the collector). */
+  status(): DeliveryStatus {
+    return { ...this.counts(), failing: this.failing, ...(this.lastError ? { lastError: errorMessage(this.lastError) } : {}) };
   }
 
   export(items: T, resultCallback: (result: ExportResult) => void): void {
@@ -130,6 +144,8 @@ export class DetachedExporter<T> {
     });
     const result = await Promise.race([exported, timeout]).catch((error: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: error as Error }));
     clearTimeout(timer);
+    this.failing = result.code !== ExportResultCode.SUCCESS;
+    if (this.failing) this.lastError = result.error ?? exportError('export_failed', 'the export failed');
     if (result.code === ExportResultCode.SUCCESS) {
       this.tally.exported += batch.count;
       this.onResult(result);

@@ -11,13 +11,26 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from 'pino';
 import { SETTINGS, type Settings, type OtelLogLevel } from '../config/settings';
-import { errorMessage } from '../util/redact';
+import { errorMessage, redact } from '../util/redact';
 import { baseAttributes } from './resource';
-import { createLogExporter, createMetricExporter, createSpanExporter, type ExportListener, type Signal } from './exporters';
+import type { DeliveryStatus } from './detached-exporter';
+import { createLogExporter, createMetricExporter, createSpanExporter, otlpOptions, type ExportListener, type Signal } from './exporters';
 import { RedactingExporter } from './redacting-exporter';
 import { watchApplicationApi } from './app-api';
 import { CheckTraces } from './check-traces';
 import { createInstrumentations } from './instrumentations';
+
+/** One OTLP signal's delivery: where it goes (redacted) and how it stands. */
+export interface DeliveryReport extends DeliveryStatus {
+  signal: Signal;
+  endpoint: string;
+}
+
+/** What the agent asks of an OTLP exporter beyond the SDK's interface. */
+interface Delivering {
+  drain(): Promise<void>;
+  status(): DeliveryStatus;
+}
 
 export interface Telemetry {
   meter: Meter;
@@ -25,6 +38,8 @@ export interface Telemetry {
   flush(timeoutMs: number): Promise<boolean>;
   /** The engine recorded a run of a check; resolves whether its trace is exported (src/telemetry/check-traces.ts). */
   onCheckRun(check: string, traceId: string, informative: boolean): boolean;
+  /** How each OTLP signal's delivery stands (src/checks/telemetry.ts reports it). */
+  delivery(): DeliveryReport[];
   /** Flushes, then stops every provider and instrumentation; bounded by `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<boolean>;
 }
@@ -60,14 +75,14 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   const resource = detectResources({ detectors: [hostDetector] }).merge(resourceFromAttributes(baseAttributes(env)));
 
   // The OTLP exporters, whose exports under way a flush waits for (see DetachedExporter).
-  const detached: { drain(): Promise<void> }[] = [];
-  const keep = <T extends { drain(): Promise<void> }>(exporter: T): T => {
-    detached.push(exporter);
+  const detached: { signal: Signal; exporter: Delivering }[] = [];
+  const keep = <T extends Delivering>(signal: Signal, exporter: T): T => {
+    detached.push({ signal, exporter });
     return exporter;
   };
   const spanProcessors: SpanProcessor[] = env.OTEL_TRACES_EXPORTER.flatMap((name): SpanProcessor[] => {
     if (name === 'otlp') {
-      return [new BatchSpanProcessor(keep(createSpanExporter(env, onExport, selfMetrics)), {
+      return [new BatchSpanProcessor(keep('traces', createSpanExporter(env, onExport, selfMetrics)), {
         scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY,
         exportTimeoutMillis: env.OTEL_BSP_EXPORT_TIMEOUT,
         maxQueueSize: env.OTEL_BSP_MAX_QUEUE_SIZE,
@@ -82,7 +97,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   tracerProvider.register();
 
   const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
-    const exporter = name === 'otlp' ? keep(createMetricExporter(env, onExport, selfMetrics)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
+    const exporter = name === 'otlp' ? keep('metrics', createMetricExporter(env, onExport, selfMetrics)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
     return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
   });
   const meterProvider = new MeterProvider({ resource, readers });
@@ -91,7 +106,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   const logProcessors: LogRecordProcessor[] = env.OTEL_LOGS_EXPORTER.flatMap((name): LogRecordProcessor[] => {
     if (name === 'otlp') {
       return [new BatchLogRecordProcessor({
-        exporter: keep(createLogExporter(env, onExport, selfMetrics)),
+        exporter: keep('logs', createLogExporter(env, onExport, selfMetrics)),
         scheduledDelayMillis: env.OTEL_BLRP_SCHEDULE_DELAY,
         exportTimeoutMillis: env.OTEL_BLRP_EXPORT_TIMEOUT,
         maxQueueSize: env.OTEL_BLRP_MAX_QUEUE_SIZE,
@@ -112,12 +127,13 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   const flushAll = async () => {
     await Promise.allSettled([tracerProvider.forceFlush(), meterProvider.forceFlush(), loggerProvider.forceFlush()]);
     // The processors are answered at once (see DetachedExporter): wait for the real exports too.
-    await Promise.allSettled(detached.map((exporter) => exporter.drain()));
+    await Promise.allSettled(detached.map(({ exporter }) => exporter.drain()));
   };
   return {
     meter: meterProvider.getMeter('vigil-agent'),
     flush: (timeoutMs) => withDeadline(flushAll(), timeoutMs),
     onCheckRun: (check, traceId, informative) => checkTraces.onRun(check, traceId, informative),
+    delivery: () => detached.map(({ signal, exporter }) => ({ signal, endpoint: redact(otlpOptions(env, signal).url), ...exporter.status() })),
     shutdown: (timeoutMs) => withDeadline((async () => {
       instrumentations.disable();
       await flushAll();

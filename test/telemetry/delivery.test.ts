@@ -10,7 +10,7 @@ import { readSettings } from '../../src/config/settings';
 import type { DeliveryCounts } from '../../src/telemetry/detached-exporter';
 import { createSpanExporter, type ExportListener } from '../../src/telemetry/exporters';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver';
-import { agentEnv, fixture, spawnAgent } from '../helpers/spawn-agent';
+import { agentEnv, eventually, fixture, probe, spawnAgent } from '../helpers/spawn-agent';
 
 function spans(count: number): ReadableSpan[] {
   const memory = new InMemorySpanExporter();
@@ -138,7 +138,7 @@ test('a slow collector: OTEL_BSP_EXPORT_TIMEOUT bounds an export, and one within
   await patient.exporter.shutdown();
 });
 
-test("the agent reports its exporters' health under OpenTelemetry's self-metric names: spans refused, metrics exported", async (t) => {
+test("a refusing collector in the agent: OpenTelemetry's self-metrics count the refused spans, /health warns with the endpoint and the drops, the probes stay 200, one log line", async (t) => {
   const receiver = await withReceiver(t);
   const refusing = await freePort();
   const agent = spawnAgent(fixture('idle-service.js'), agentEnv({
@@ -155,6 +155,22 @@ test("the agent reports its exporters' health under OpenTelemetry's self-metric 
   assert.equal(point.attributes['server.port'], refusing);
   const metrics = await receiver.waitFor((r) => r.metrics.find((m) => m.name === 'otel.sdk.exporter.metric_data_point.exported' && m.dataPoints.some((p) => p.attributes['error.type'] === undefined && (p.value ?? 0) > 0)), 15_000);
   assert.ok(metrics.dataPoints.every((p) => p.attributes['error.type'] === undefined), 'no metric export failed');
+
+  // The same failure in the report: a warning in /health, nothing in the probes.
+  const port = await agent.probePort();
+  const entry = await eventually(async () => {
+    const [telemetry] = (await probe(port, '/health')).body.checks.telemetry ?? [];
+    return telemetry?.status === 'warn' && telemetry;
+  }, 15_000, 'the telemetry entry warns');
+  assert.match(entry.output, new RegExp(`exports of traces to http://127\\.0\\.0\\.1:${refusing}/v1/traces are failing \\(connect ECONNREFUSED[^)]*\\); \\d+ spans dropped since start`));
+  assert.ok(entry.details['traces.dropped.ECONNREFUSED'] > 0);
+  assert.ok(entry.details['metrics.exported'] > 0);
+  assert.deepEqual(entry.groups, []);
+  assert.equal((await probe(port, '/health/ready')).status, 200);
+  assert.equal((await probe(port, '/health/live')).status, 200);
+  assert.equal((await probe(port, '/health/ready')).body.checks?.telemetry, undefined);
+  // One line when the exports start failing, none per failed batch.
+  assert.equal(agent.stderr.filter((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces').length, 1);
 });
 
 function freePort(): Promise<number> {
