@@ -70,7 +70,7 @@ function removeGlobals(): void {
 function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
   diag.setLogger(diagToPino(logger), { logLevel: DIAG_LEVEL[env.OTEL_LOG_LEVEL], suppressOverrideMessage: true });
   const onExport = exportLogger(logger);
-  // Asked for at the first export, when the provider below exists.
+  // Asked for at the first export.
   const selfMetrics = (): MeterProvider => meterProvider;
   const resource = detectResources({ detectors: [hostDetector] }).merge(resourceFromAttributes(baseAttributes(env)));
 
@@ -80,6 +80,17 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
     detached.push({ signal, exporter });
     return exporter;
   };
+  // First: the processors and exporters record their self-metrics with it.
+  const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
+    const exporter = name === 'otlp' ? keep('metrics', createMetricExporter(env, onExport, selfMetrics)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
+    return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
+  });
+  const meterProvider = new MeterProvider({ resource, readers });
+  metrics.setGlobalMeterProvider(meterProvider);
+
+  // The batch processors' otel.sdk.processor.{span,log}.*, recorded per batch and per dropped item
+  // (the shim's types do not declare the option; the tracer's per-span otel.sdk.span.* would cost every request).
+  const selfObservation = { selfObsMeterProvider: meterProvider };
   const spanProcessors: SpanProcessor[] = env.OTEL_TRACES_EXPORTER.flatMap((name): SpanProcessor[] => {
     if (name === 'otlp') {
       return [new BatchSpanProcessor(keep('traces', createSpanExporter(env, onExport, selfMetrics)), {
@@ -87,6 +98,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
         exportTimeoutMillis: env.OTEL_BSP_EXPORT_TIMEOUT,
         maxQueueSize: env.OTEL_BSP_MAX_QUEUE_SIZE,
         maxExportBatchSize: env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+        ...selfObservation,
       })];
     }
     if (name === 'console') return [new SimpleSpanProcessor(new RedactingExporter(new ConsoleSpanExporter()))];
@@ -96,13 +108,6 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   const tracerProvider = new NodeTracerProvider({ resource, sampler: checkTraces.sampler(samplerOf(env)), spanProcessors: [checkTraces, ...spanProcessors], ...limitsOf(env) });
   tracerProvider.register();
 
-  const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
-    const exporter = name === 'otlp' ? keep('metrics', createMetricExporter(env, onExport, selfMetrics)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
-    return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
-  });
-  const meterProvider = new MeterProvider({ resource, readers });
-  metrics.setGlobalMeterProvider(meterProvider);
-
   const logProcessors: LogRecordProcessor[] = env.OTEL_LOGS_EXPORTER.flatMap((name): LogRecordProcessor[] => {
     if (name === 'otlp') {
       return [new BatchLogRecordProcessor({
@@ -111,6 +116,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
         exportTimeoutMillis: env.OTEL_BLRP_EXPORT_TIMEOUT,
         maxQueueSize: env.OTEL_BLRP_MAX_QUEUE_SIZE,
         maxExportBatchSize: env.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+        ...selfObservation,
       })];
     }
     if (name === 'console') return [new SimpleLogRecordProcessor({ exporter: new RedactingExporter(new ConsoleLogRecordExporter()) })];

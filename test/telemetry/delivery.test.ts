@@ -155,6 +155,9 @@ test("a refusing collector in the agent: OpenTelemetry's self-metrics count the 
   assert.equal(point.attributes['server.port'], refusing);
   const metrics = await receiver.waitFor((r) => r.metrics.find((m) => m.name === 'otel.sdk.exporter.metric_data_point.exported' && m.dataPoints.some((p) => p.attributes['error.type'] === undefined && (p.value ?? 0) > 0)), 15_000);
   assert.ok(metrics.dataPoints.every((p) => p.attributes['error.type'] === undefined), 'no metric export failed');
+  const processed = await receiver.waitFor((r) => r.metrics.find((m) => m.name === 'otel.sdk.processor.span.processed' && m.dataPoints.some((p) => (p.value ?? 0) > 0)), 15_000);
+  assert.equal(processed.dataPoints[0].attributes['otel.component.type'], 'batching_span_processor');
+  assert.ok(receiver.metrics.some((m) => m.name === 'otel.sdk.processor.span.queue.capacity'));
 
   // The same failure in the report: a warning in /health, nothing in the probes.
   const port = await agent.probePort();
