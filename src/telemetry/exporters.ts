@@ -109,7 +109,10 @@ function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvide
   });
   // One delegate type per signal; the union of serializers is not inferable, hence the casts.
   // The delivery queue (./detached-exporter.ts) keeps at most MAX_IN_FLIGHT exports under way: the delegate's own limit is never met.
-  const delegate = base.createOtlpNetworkExportDelegate({ timeoutMillis, compression, concurrencyLimit: MAX_IN_FLIGHT + 1 }, serializer as never, metrics as never, transport);
+  // The transport's deadline is the delivery's (the shorter of the two timeouts), so that a request never outlives the export it belongs to.
+  const { exportTimeoutMs } = limitsOf(env, signal);
+  const deadline = exportTimeoutMs > 0 ? Math.min(timeoutMillis, exportTimeoutMs) : timeoutMillis;
+  const delegate = base.createOtlpNetworkExportDelegate({ timeoutMillis: deadline, compression, concurrencyLimit: MAX_IN_FLIGHT + 1 }, serializer as never, metrics as never, transport);
   return { base, delegate, url, temporalityPreference };
 }
 
