@@ -148,6 +148,7 @@ const shimmerToDiag = {
  * per-request duration metric records interned, frozen attribute sets, whose hash is computed once
  * (src/telemetry/attribute-sets.ts). Any other set is hashed as before.
  */
+let memoHashApplied = false;
 const memoHashAttributes = {
   name: 'memo-hash-attributes',
   setup(b) {
@@ -155,6 +156,7 @@ const memoHashAttributes = {
       const source = readFileSync(args.path, 'utf8');
       const original = 'export function hashAttributes(attributes) {';
       if (!source.includes(original)) throw new Error(`memo-hash-attributes: ${args.path} changed; update the plugin`);
+      memoHashApplied = true;
       const sets = new URL('../src/telemetry/attribute-sets.ts', import.meta.url).pathname;
       return {
         contents: `import { memoizedHash as __memoizedHash } from ${JSON.stringify(sets)};\n${source.replace(original, 'export const hashAttributes = (attributes) => __memoizedHash(attributes, computeHash);\nfunction computeHash(attributes) {')}`,
@@ -227,6 +229,8 @@ const fromAgent = {
 
 const apiVersion = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
 await build({ ...common, define: { ...common.define, __OTEL_API_VERSION__: JSON.stringify(apiVersion) }, entryPoints: { agent: 'src/agent-bundle.ts' }, outdir: 'dist', plugins: [vendorSplit, stubUnused, semconvShim, requireBuiltins, splitInstrumentations, standIns, shimmerToDiag, sharedDelaySampler, memoHashAttributes] });
+// The SDK resolved to another build than the one the plugin rewrites: the hash would be computed on every record again.
+if (!memoHashApplied) throw new Error('memo-hash-attributes: @opentelemetry/sdk-metrics/build/esm/utils.js was not bundled; update the plugin');
 const onDemandBuild = await build({ ...common, entryPoints: Object.fromEntries([...onDemand].map((pkg) => [`instrumentations/${chunkName(pkg)}`, pkg])), outdir: 'dist', plugins: [fromAgent, stubUnused, semconvShim] });
 // A second copy of a shared package would be a second API global and a second require hook.
 const inlinedShared = Object.keys(onDemandBuild.metafile.inputs).filter((input) => SHARED.some((name) => input.includes(`node_modules/${name}/`)));

@@ -22,8 +22,10 @@ let entries = 0;
 
 /** One frozen object for each distinct set of attribute values (same keys, same order, values equal as a Map compares them); a set with an object or array value is returned as it is. */
 export function internAttributes(attributes: Attributes): Attributes {
+  // The object's own string keys, as the SDK's hash reads them; the set is built from exactly these.
+  const names = Object.keys(attributes);
   let node = ROOT;
-  for (const name in attributes) {
+  for (const name of names) {
     const value = attributes[name];
     if (typeof value === 'object' && value !== null) return attributes;
     let values = node.next.get(name);
@@ -41,7 +43,9 @@ export function internAttributes(attributes: Attributes): Attributes {
     node = child;
   }
   if (node.set !== undefined) return node.set;
-  node.set = Object.freeze({ ...attributes });
+  const set: Attributes = {};
+  for (const name of names) set[name] = attributes[name];
+  node.set = Object.freeze(set);
   HASHES.set(node.set, null);
   return node.set;
 }

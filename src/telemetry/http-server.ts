@@ -46,7 +46,14 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
     // Every record of the duration metrics uses an interned attribute set, whose hash the SDK computes once.
     for (const record of ['_recordServerDuration', '_recordClientDuration'] as const) {
       const upstreamRecord = self[record].bind(this);
-      self[record] = (durationMs, attributes) => upstreamRecord(durationMs, internAttributes(attributes));
+      self[record] = (durationMs, attributes) => {
+        try {
+          upstreamRecord(durationMs, internAttributes(attributes));
+        } catch {
+          // A metrics SDK that writes to the attributes it is given (a frozen set throws in strict code): as they came.
+          upstreamRecord(durationMs, attributes);
+        }
+      };
     }
     const upstream = self._incomingRequestFunction.bind(this);
     self._incomingRequestFunction = (component, original) => {
@@ -105,7 +112,8 @@ export class VigilHttpInstrumentation extends HttpInstrumentation {
         try {
           return (original as Listener).apply(this, args as unknown as unknown[]);
         } catch (error) {
-          fail(flight, error as Error);
+          // A falsy throw has no name to record: it goes on as it came, and the close records the request.
+          if (error) fail(flight, error as Error);
           throw error;
         }
       });

@@ -128,6 +128,8 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   // the application's log records reach the provider through it too.
   apiLogs.setGlobalLoggerProvider(loggerProvider);
 
+  countDrops(meterProvider, detached);
+
   const instrumentations = createInstrumentations(env, { tracerProvider, meterProvider, loggerProvider }, isProbeRequest, logger, new Map([['@opentelemetry/api', watchApplicationApi(logger)]]));
 
   const flushAll = async () => {
@@ -147,6 +149,22 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
       removeGlobals();
     })(), timeoutMs),
   };
+}
+
+/**
+ * `vigil.telemetry.dropped`: every item a signal's delivery lost since start, by `error.type`
+ * (`queue_full` too, which no OpenTelemetry self-metric sees), read at collection: nothing per drop.
+ */
+function countDrops(meterProvider: MeterProvider, detached: readonly { signal: Signal; exporter: Delivering }[]): void {
+  const dropped = meterProvider.getMeter('vigil-agent').createObservableCounter('vigil.telemetry.dropped', {
+    unit: '{item}',
+    description: 'Spans, log records and metric data points the agent did not deliver, by signal and error.type.',
+  });
+  dropped.addCallback((result) => {
+    for (const { signal, exporter } of detached) {
+      for (const [type, count] of Object.entries(exporter.status().dropped)) result.observe(count, { 'vigil.telemetry.signal': signal, 'error.type': type });
+    }
+  });
 }
 
 /**

@@ -26,6 +26,17 @@ test('sets that differ in a value, its type, a name or its presence are differen
   assert.notEqual(internAttributes({ a: 'x\u0000string\u0000y' }), internAttributes({ a: 'x', string: 'y' }));
 });
 
+test('another order is another set, with the same SDK hash; only own keys count, as in the hash', () => {
+  const ab = internAttributes({ a: 'x', b: 1 });
+  const ba = internAttributes({ b: 1, a: 'x' });
+  assert.notEqual(ba, ab);
+  assert.deepEqual(Object.keys(ba), ['b', 'a']);
+  assert.equal(hashAttributes(ba), hashAttributes(ab));
+  const inherited = Object.create({ b: 2 }, { a: { value: 1, enumerable: true } }) as Record<string, number>;
+  assert.deepEqual(internAttributes(inherited), { a: 1 });
+  assert.deepEqual(internAttributes({ a: 1, b: 2 }), { a: 1, b: 2 }, 'a set with the inherited name as its own is its own set');
+});
+
 test('a set with an array value is used as it came', () => {
   const attributes = { a: ['x', 'y'], b: 1 };
   assert.equal(internAttributes(attributes), attributes);
