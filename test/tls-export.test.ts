@@ -5,11 +5,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { startOtlpGrpcReceiver } from './helpers/otlp-grpc-receiver';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver';
 import { agentEnv, fixture, spawnAgent } from './helpers/spawn-agent';
 
 let receiver: OtlpReceiver;
 let ca: string;
+let certs: { ca: string; key: string; cert: string };
 
 /** A private CA and a server certificate for 127.0.0.1, made with openssl. */
 function makeCertificates(dir: string): { ca: string; key: string; cert: string } {
@@ -22,7 +24,7 @@ function makeCertificates(dir: string): { ca: string; key: string; cert: string 
 }
 
 before(async () => {
-  const certs = makeCertificates(mkdtempSync(join(tmpdir(), 'vigil-tls-')));
+  certs = makeCertificates(mkdtempSync(join(tmpdir(), 'vigil-tls-')));
   ca = certs.ca;
   receiver = await startOtlpReceiver({ tls: { key: certs.key, cert: certs.cert } });
 });
@@ -61,4 +63,18 @@ test('a CA path naming a FIFO is refused, not read: the program serves and exits
   assert.equal((await job.exited).code, 0);
   const failure = job.stderr.find((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces');
   assert.match(String(failure?.err), /OTEL_EXPORTER_OTLP_CERTIFICATE=.*ca\.pem cannot be read \(not a regular file\)/);
+});
+
+test('over gRPC too: spans reach a TLS gRPC collector with the CA, and without it the export is refused and the program exits', async (t) => {
+  const grpc = await startOtlpGrpcReceiver({ tls: { key: certs.key, cert: certs.cert } });
+  t.after(() => grpc.close());
+  const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url };
+  const ok = spawnAgent(fixture('short-job.js'), agentEnv({ ...env, OTEL_EXPORTER_OTLP_CERTIFICATE: ca, OTEL_SERVICE_NAME: 'grpc-tls-ok' }));
+  assert.equal((await ok.exited).code, 0);
+  await grpc.waitFor((r) => r.spans.filter((s) => s.resource['service.name'] === 'grpc-tls-ok').length >= 2);
+  assert.ok(!ok.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT'), JSON.stringify(ok.stderr));
+  const refused = spawnAgent(fixture('short-job.js'), agentEnv({ ...env, OTEL_SERVICE_NAME: 'grpc-tls-no-ca' }));
+  assert.equal((await refused.exited).code, 0);
+  assert.ok(refused.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces'), JSON.stringify(refused.stderr));
+  assert.ok(!grpc.spans.some((s) => s.resource['service.name'] === 'grpc-tls-no-ca'));
 });

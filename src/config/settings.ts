@@ -8,7 +8,7 @@ import {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type DetailLevel = 'local' | 'always' | 'never' | 'token';
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
+export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 export type SignalExporter = 'otlp' | 'console' | 'none';
 export type SamplerName =
   | 'always_on' | 'always_off' | 'traceidratio'
@@ -32,7 +32,7 @@ function row<T>(kind: Kind<T>, doc: string, extra: Omit<Row<T>, keyof Kind<T> | 
   return { ...kind, doc, ...extra };
 }
 
-const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 const SIGNAL_PROTOCOL = oneOf<OtlpProtocol | ''>('', ['', ...PROTOCOLS]);
 const EXPORTERS: readonly SignalExporter[] = ['otlp', 'console', 'none'];
 const COMPRESSION = ['none', 'gzip'] as const;
@@ -65,11 +65,11 @@ export const SETTINGS = {
   OTEL_LOG_LEVEL: row(oneOf<OtelLogLevel>('info', ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all']), 'OpenTelemetry\'s own diagnostics, written as agent lines with `"source":"opentelemetry"` (also filtered by `VIGIL_LOG_LEVEL`)'),
   OTEL_SERVICE_NAME: row(text(), '`service.name` of all telemetry and `serviceId` of the probe bodies', { shownDefault: 'the `name` in the application\'s `package.json`, else `unknown_service:node`' }),
   OTEL_RESOURCE_ATTRIBUTES: row(keyValues(), 'resource attributes; they win over the agent\'s own (`service.instance.id=$(POD_NAME)` works)'),
-  OTEL_EXPORTER_OTLP_PROTOCOL: row(oneOf<OtlpProtocol>('http/protobuf', PROTOCOLS), 'OTLP over HTTP as protobuf or JSON (gRPC is not supported)'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: row(oneOf<OtlpProtocol>('http/protobuf', PROTOCOLS), 'OTLP over HTTP as protobuf or JSON, or over gRPC (then the endpoint is used as given, and its default is `http://localhost:4317`)'),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: row(SIGNAL_PROTOCOL, 'protocol of traces; unset: `OTEL_EXPORTER_OTLP_PROTOCOL`'),
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: row(SIGNAL_PROTOCOL, 'protocol of metrics; unset: `OTEL_EXPORTER_OTLP_PROTOCOL`'),
   OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: row(SIGNAL_PROTOCOL, 'protocol of logs; unset: `OTEL_EXPORTER_OTLP_PROTOCOL`'),
-  OTEL_EXPORTER_OTLP_ENDPOINT: row({ ...ENDPOINT, fallback: 'http://localhost:4318' }, 'base URL of an OTLP/HTTP receiver; `/v1/traces`, `/v1/metrics`, `/v1/logs` are appended'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: row({ ...ENDPOINT, fallback: 'http://localhost:4318' }, 'base URL of the OTLP receiver; over HTTP `/v1/traces`, `/v1/metrics`, `/v1/logs` are appended; over gRPC it is used as given (and `http://localhost:4317` takes the place of this default)'),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: row(ENDPOINT, 'full URL for traces, used as given'),
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: row(ENDPOINT, 'full URL for metrics, used as given'),
   OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: row(ENDPOINT, 'full URL for logs, used as given'),

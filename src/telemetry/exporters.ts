@@ -4,7 +4,7 @@ import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-met
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resolve } from 'node:path';
-import type { OtlpProtocol, SettingName, Settings } from '../config/settings';
+import { SETTINGS, type OtlpProtocol, type SettingName, type Settings } from '../config/settings';
 import { readRegularFile } from '../util/read-file';
 import { errorMessage } from '../util/redact';
 import { DetachedExporter, type DeliveryLimits, type InnerExporter } from './detached-exporter';
@@ -34,11 +34,21 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-const COMPONENT: Record<Signal, string> = {
-  traces: 'otlp_http_span_exporter',
-  metrics: 'otlp_http_metric_exporter',
-  logs: 'otlp_http_log_exporter',
+/** `otel.component.type` of each exporter (the semantic conventions' values). */
+const COMPONENT: Record<'http' | 'grpc', Record<Signal, string>> = {
+  http: { traces: 'otlp_http_span_exporter', metrics: 'otlp_http_metric_exporter', logs: 'otlp_http_log_exporter' },
+  grpc: { traces: 'otlp_grpc_span_exporter', metrics: 'otlp_grpc_metric_exporter', logs: 'otlp_grpc_log_exporter' },
 };
+
+/** The OTLP services, one per signal: the path of a unary Export call. */
+const GRPC_PATHS = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+} as const;
+
+/** The collector's gRPC port, where OTEL_EXPORTER_OTLP_ENDPOINT keeps its (HTTP) default. */
+const DEFAULT_GRPC_ENDPOINT = 'http://localhost:4317';
 
 type Upper = 'TRACES' | 'METRICS' | 'LOGS';
 
@@ -58,10 +68,13 @@ function upperOf(signal: Signal): Upper {
  */
 export function otlpOptions(env: Settings, signal: Signal) {
   const upper = upperOf(signal);
-  const json = protocolOf(env, signal) === 'http/json';
+  const protocol = protocolOf(env, signal);
+  const json = protocol === 'http/json';
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  // gRPC names its service in the call, not in the URL: the endpoint is used as given (the specification's rule).
+  const grpcBase = base === SETTINGS.OTEL_EXPORTER_OTLP_ENDPOINT.fallback ? DEFAULT_GRPC_ENDPOINT : base;
   return {
-    url: env[`OTEL_EXPORTER_OTLP_${upper}_ENDPOINT`] || new URL(`v1/${signal}`, base.endsWith('/') ? base : `${base}/`).href,
+    url: env[`OTEL_EXPORTER_OTLP_${upper}_ENDPOINT`] || (protocol === 'grpc' ? grpcBase : new URL(`v1/${signal}`, base.endsWith('/') ? base : `${base}/`).href),
     headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env[`OTEL_EXPORTER_OTLP_${upper}_HEADERS`], 'Content-Type': json ? 'application/json' : 'application/x-protobuf' },
     timeoutMillis: env[`OTEL_EXPORTER_OTLP_${upper}_TIMEOUT`] ?? env.OTEL_EXPORTER_OTLP_TIMEOUT,
     compression: env[`OTEL_EXPORTER_OTLP_${upper}_COMPRESSION`] || env.OTEL_EXPORTER_OTLP_COMPRESSION,
@@ -99,14 +112,18 @@ function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvide
     logs: json ? transformer.JsonLogsSerializer : transformer.ProtobufLogsSerializer,
   }[signal];
   const helper = { traces: transformer.TraceExporterMetricsHelper, metrics: transformer.MetricsExporterMetricsHelper, logs: transformer.LogsExporterMetricsHelper }[signal];
-  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[signal], helper as never, url, meterProvider);
-  const transport = new UnrefHttpTransport({
-    url,
-    headers: async () => headers,
-    compression,
-    // Connections are kept alive between exports (Node's agent unrefs the idle ones).
-    agentFactory: http.httpAgentFactoryFromOptions({ keepAlive: true, ...withoutUndefined(tls) }),
-  });
+  const grpc = protocolOf(env, signal) === 'grpc';
+  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[grpc ? 'grpc' : 'http'][signal], helper as never, url, meterProvider);
+  // Loaded only when chosen.
+  const transport = grpc
+    ? new (require('./otlp-grpc-transport') as typeof import('./otlp-grpc-transport')).UnrefGrpcTransport({ url, path: GRPC_PATHS[signal], headers, compression, tls: withoutUndefined(tls) })
+    : new UnrefHttpTransport({
+      url,
+      headers: async () => headers,
+      compression,
+      // Connections are kept alive between exports (Node's agent unrefs the idle ones).
+      agentFactory: http.httpAgentFactoryFromOptions({ keepAlive: true, ...withoutUndefined(tls) }),
+    });
   // One delegate type per signal; the union of serializers is not inferable, hence the casts.
   // The delivery queue (./detached-exporter.ts) keeps at most MAX_IN_FLIGHT exports under way: the delegate's own limit is never met.
   // The transport's deadline is the delivery's (the shorter of the two timeouts), so that a request never outlives the export it belongs to.

@@ -3,7 +3,8 @@ import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exp
 import type { Agent, ClientRequest } from 'node:http';
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
-const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+/** Connection errors worth another attempt; any other (a refused connection, a certificate) is not retried. */
+export const RETRYABLE_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 // OpenTelemetry JS's retrying transport: up to 5 retries after the first attempt, backoff from 1 s
 // by ×1.5 to at most 5 s, ±20 % jitter, a collector's Retry-After instead when it sends one.
 const MAX_RETRIES = 5;
@@ -43,19 +44,7 @@ export class UnrefHttpTransport implements IExporterTransport {
     // zlib is loaded only when compression is on.
     const body = gzip ? (require('node:zlib') as typeof import('node:zlib')).gzipSync(data) : data;
     const sendHeaders = { ...headers, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) };
-    let response = await this.post(body, sendHeaders, deadline - Date.now());
-    let backoff = INITIAL_BACKOFF_MS;
-    for (let retry = 1; retry <= MAX_RETRIES && response.status === 'retryable'; retry++) {
-      const wait = response.retryInMillis ?? Math.min(backoff * (1 + (Math.random() * 2 - 1) * JITTER), MAX_BACKOFF_MS);
-      backoff *= BACKOFF_MULTIPLIER;
-      // A wait past the deadline is not begun: the export fails now, with the collector's answer.
-      if (Date.now() + wait >= deadline) break;
-      await sleepUnref(wait);
-      response = await this.post(body, sendHeaders, deadline - Date.now());
-    }
-    return response.status === 'retryable'
-      ? { status: 'failure', error: response.error ?? exportError('export_failed', 'the collector kept answering with a retryable status') }
-      : response;
+    return withRetries((remainingMs) => this.post(body, sendHeaders, remainingMs), deadline);
   }
 
   /** Drops every request under way (used when the process is going away). */
@@ -100,6 +89,23 @@ export class UnrefHttpTransport implements IExporterTransport {
       req.end(body);
     }));
   }
+}
+
+/** The first attempt and up to 5 retries of `attempt` (given the ms left), OpenTelemetry JS's schedule, until `deadline`. */
+export async function withRetries(attempt: (remainingMs: number) => Promise<ExportResponse>, deadline: number): Promise<ExportResponse> {
+  let response = await attempt(deadline - Date.now());
+  let backoff = INITIAL_BACKOFF_MS;
+  for (let retry = 1; retry <= MAX_RETRIES && response.status === 'retryable'; retry++) {
+    const wait = response.retryInMillis ?? Math.min(backoff * (1 + (Math.random() * 2 - 1) * JITTER), MAX_BACKOFF_MS);
+    backoff *= BACKOFF_MULTIPLIER;
+    // A wait past the deadline is not begun: the export fails now, with the collector's answer.
+    if (Date.now() + wait >= deadline) break;
+    await sleepUnref(wait);
+    response = await attempt(deadline - Date.now());
+  }
+  return response.status === 'retryable'
+    ? { status: 'failure', error: response.error ?? exportError('export_failed', 'the collector kept answering with a retryable status') }
+    : response;
 }
 
 function sleepUnref(ms: number): Promise<void> {

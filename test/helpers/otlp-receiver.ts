@@ -61,7 +61,8 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-const root = loadSync(join(__dirname, 'otlp.proto'));
+export const OTLP_PROTO = loadSync(join(__dirname, 'otlp.proto'));
+const root = OTLP_PROTO;
 
 interface Route {
   type: Type;
@@ -215,9 +216,19 @@ function hexToBytes(key: string, hex: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-async function waitFor<T>(
-  receiver: OtlpReceiver,
-  pick: (receiver: OtlpReceiver) => T | undefined | false,
+/** What both receivers (this one and ./otlp-grpc-receiver.ts) have received. */
+export interface Received {
+  readonly spans: ReceivedSpan[];
+  readonly metrics: ReceivedMetric[];
+  readonly logs: ReceivedLog[];
+  readonly requests: unknown[];
+  readonly errors: string[];
+}
+
+/** Polls `pick` until it returns something, or throws with what did arrive. */
+export async function waitFor<R extends Received, T>(
+  receiver: R,
+  pick: (receiver: R) => T | undefined | false,
   timeoutMs: number,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -229,7 +240,7 @@ async function waitFor<T>(
   }
 }
 
-function summary(r: OtlpReceiver): string {
+function summary(r: Received): string {
   return [
     `${r.requests.length} request(s)`,
     `spans [${r.spans.map((s) => s.name).join(', ')}]`,

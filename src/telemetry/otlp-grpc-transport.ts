@@ -1,0 +1,113 @@
+import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
+import type { ClientHttp2Session, SecureClientSessionOptions } from 'node:http2';
+import { MAX_TIMER_MS } from '../config/kinds';
+import { RETRYABLE_ERRNO, exportError, withRetries } from './otlp-transport';
+
+/** gRPC status codes, for `error.type`; the retryable ones are the OTLP specification's. */
+const STATUS_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+const RETRYABLE = new Set([1, 4, 10, 11, 14, 15]);
+
+/**
+ * OTLP over gRPC: unary Export calls on one HTTP/2 session, which is unref'd, so that a collector
+ * that is down or never answers can delay nothing but the export itself, never the host's exit.
+ * (OpenTelemetry's gRPC exporter keeps a process alive after a silent collector's deadline.) The
+ * bodies are OpenTelemetry's protobuf serialisation, framed as gRPC messages; the retries and
+ * deadline are the HTTP transport's.
+ */
+export class UnrefGrpcTransport implements IExporterTransport {
+  private session: ClientHttp2Session | undefined;
+  /** Why the session failed (a refused connection, a certificate): what its calls report. */
+  private sessionError: NodeJS.ErrnoException | undefined;
+
+  constructor(private readonly config: { url: string; path: string; headers: Record<string, string>; compression?: string; tls: SecureClientSessionOptions }) {}
+
+  send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
+    const gzip = this.config.compression === 'gzip';
+    const payload = gzip ? (require('node:zlib') as typeof import('node:zlib')).gzipSync(data) : data;
+    // A gRPC message: a compressed flag, the length (big-endian), the bytes.
+    const message = Buffer.alloc(5 + payload.byteLength);
+    message[0] = gzip ? 1 : 0;
+    message.writeUInt32BE(payload.byteLength, 1);
+    message.set(payload, 5);
+    return withRetries((remainingMs) => this.call(message, gzip, remainingMs), Date.now() + timeoutMillis);
+  }
+
+  /** Closes the session (used when the process is going away). */
+  shutdown(): void {
+    this.session?.destroy();
+    this.session = undefined;
+  }
+
+  private connect(): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const http2 = require('node:http2') as typeof import('node:http2');
+    const url = new URL(this.config.url);
+    const session = http2.connect(url.origin, url.protocol === 'https:' ? this.config.tls : {});
+    this.sessionError = undefined;
+    session.on('error', (error: NodeJS.ErrnoException) => { this.sessionError = error; });
+    session.on('close', () => {
+      if (this.session === session) this.session = undefined;
+    });
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  private call(message: Buffer, gzip: boolean, timeoutMs: number): Promise<ExportResponse> {
+    if (timeoutMs <= 0) return Promise.resolve({ status: 'failure', error: exportError('timeout', 'export deadline passed') });
+    return new Promise<ExportResponse>((resolve) => {
+      let settled = false;
+      const finish = (response: ExportResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(response);
+      };
+      const bounded = Math.min(timeoutMs, MAX_TIMER_MS);
+      const timer = setTimeout(() => {
+        stream?.close();
+        finish({ status: 'failure', error: exportError('timeout', `no answer within ${bounded} ms`) });
+      }, bounded);
+      timer.unref();
+      let stream: import('node:http2').ClientHttp2Stream | undefined;
+      try {
+        stream = this.connect().request({
+          ':method': 'POST', ':path': this.config.path, 'content-type': 'application/grpc', te: 'trailers',
+          'grpc-timeout': `${bounded}m`, ...(gzip ? { 'grpc-encoding': 'gzip' } : {}), ...lowerCased(this.config.headers),
+        });
+      } catch (error) {
+        finish({ status: 'retryable', error: exportError((error as NodeJS.ErrnoException).code ?? 'UNAVAILABLE', (error as Error).message) });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let headers: Record<string, unknown> = {};
+      stream.on('response', (received) => { headers = received; });
+      stream.on('data', (chunk: Buffer) => { if (chunks.length < 64) chunks.push(chunk); });
+      // A trailers-only answer carries its status in the headers.
+      stream.on('trailers', (trailers) => { headers = { ...headers, ...trailers }; });
+      let streamError: NodeJS.ErrnoException | undefined;
+      stream.on('error', (error: NodeJS.ErrnoException) => { streamError = error; });
+      stream.on('close', () => {
+        if (headers[':status'] === undefined) {
+          // No answer at all: the connection's own error decides, as over HTTP.
+          const error = this.sessionError ?? streamError;
+          const code = error?.code ?? 'UNAVAILABLE';
+          const failed = exportError(code, error?.message ?? 'the collector closed the call without an answer');
+          return finish(RETRYABLE_ERRNO.has(code) || !error ? { status: 'retryable', error: failed } : { status: 'failure', error: failed });
+        }
+        const status = Number(headers['grpc-status'] ?? NaN);
+        if (status === 0) finish({ status: 'success', data: Buffer.concat(chunks).subarray(5) });
+        else if (Number.isNaN(status)) finish({ status: 'failure', error: exportError('UNKNOWN', `the collector answered HTTP ${String(headers[':status'])} without a gRPC status`) });
+        else {
+          const error = exportError(STATUS_NAMES[status] ?? String(status), `gRPC ${STATUS_NAMES[status] ?? status} ${decodeURIComponent(String(headers['grpc-message'] ?? ''))}`.trim());
+          finish(RETRYABLE.has(status) ? { status: 'retryable', error } : { status: 'failure', error });
+        }
+      });
+      stream.end(message);
+    });
+  }
+}
+
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type').map(([name, value]) => [name.toLowerCase(), value]));
+}
