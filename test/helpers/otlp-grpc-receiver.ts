@@ -4,7 +4,7 @@
 import { Server, ServerCredentials, status, type Metadata, type ServiceDefinition, type handleUnaryCall } from '@grpc/grpc-js';
 import type { Type } from 'protobufjs';
 import { DECODED_SHAPE, normalizeLogs, normalizeMetrics, normalizeTraces, type LogsRequest, type MetricsRequest, type TraceRequest } from './otlp-normalize';
-import { OTLP_PROTO, waitFor, type Received } from './otlp-receiver';
+import { OTLP_PROTO, nothingReceived, waitFor, type Received } from './otlp-receiver';
 
 export type GrpcReceiverMode = 'ok' | 'unavailable' | 'hang';
 
@@ -30,11 +30,7 @@ export async function startOtlpGrpcReceiver(options: { tls?: { key: string; cert
   const receiver: OtlpGrpcReceiver = {
     url: '',
     mode: 'ok',
-    spans: [],
-    metrics: [],
-    logs: [],
-    requests: [],
-    errors: [],
+    ...nothingReceived(),
     waitFor: (pick, timeoutMs = 10_000) => waitFor(receiver, pick, timeoutMs),
     close: () => new Promise<void>((resolve) => {
       for (const release of pending) release();

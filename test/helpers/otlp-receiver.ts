@@ -125,11 +125,7 @@ export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Prom
     mode: options.mode ?? 'ok',
     retryAfter: undefined,
     delayMs: 0,
-    spans: [],
-    metrics: [],
-    logs: [],
-    requests: [],
-    errors: [],
+    ...nothingReceived(),
     waitFor: (pick, timeoutMs = 10_000) => waitFor(receiver, pick, timeoutMs),
     // Idempotent, so a test can close explicitly and still register close() in t.after.
     close: () => (closing ??= closeServer()),
@@ -223,6 +219,11 @@ export interface Received {
   readonly logs: ReceivedLog[];
   readonly requests: unknown[];
   readonly errors: string[];
+}
+
+/** The lists of a receiver that has received nothing yet. */
+export function nothingReceived(): { spans: never[]; metrics: never[]; logs: never[]; requests: never[]; errors: never[] } {
+  return { spans: [], metrics: [], logs: [], requests: [], errors: [] };
 }
 
 /** Polls `pick` until it returns something, or throws with what did arrive. */
