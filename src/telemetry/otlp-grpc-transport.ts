@@ -76,7 +76,10 @@ export class UnrefGrpcTransport implements IExporterTransport {
           'grpc-timeout': `${bounded}m`, ...(gzip ? { 'grpc-encoding': 'gzip' } : {}), ...lowerCased(this.config.headers),
         });
       } catch (error) {
-        finish({ status: 'retryable', error: exportError((error as NodeJS.ErrnoException).code ?? 'UNAVAILABLE', (error as Error).message) });
+        // A header http2 refuses, a session that cannot start: not worth another attempt unless transient.
+        const code = (error as NodeJS.ErrnoException).code ?? 'export_failed';
+        const failed = exportError(code, (error as Error).message);
+        finish(RETRYABLE_ERRNO.has(code) ? { status: 'retryable', error: failed } : { status: 'failure', error: failed });
         return;
       }
       const chunks: Buffer[] = [];
@@ -99,7 +102,7 @@ export class UnrefGrpcTransport implements IExporterTransport {
         if (status === 0) finish({ status: 'success', data: Buffer.concat(chunks).subarray(5) });
         else if (Number.isNaN(status)) finish({ status: 'failure', error: exportError('UNKNOWN', `the collector answered HTTP ${String(headers[':status'])} without a gRPC status`) });
         else {
-          const error = exportError(STATUS_NAMES[status] ?? String(status), `gRPC ${STATUS_NAMES[status] ?? status} ${decodeURIComponent(String(headers['grpc-message'] ?? ''))}`.trim());
+          const error = exportError(STATUS_NAMES[status] ?? String(status), `gRPC ${STATUS_NAMES[status] ?? status} ${grpcMessage(headers['grpc-message'])}`.trim());
           finish(RETRYABLE.has(status) ? { status: 'retryable', error } : { status: 'failure', error });
         }
       });
@@ -110,4 +113,14 @@ export class UnrefGrpcTransport implements IExporterTransport {
 
 function lowerCased(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type').map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/** grpc-message is percent-encoded; a malformed one is shown as it came, never thrown. */
+function grpcMessage(value: unknown): string {
+  const text = String(value ?? '');
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -73,3 +73,25 @@ test('a short program exits by itself while its gRPC collector never answers', a
   assert.ok(receiver.requests.length > 0, 'the agent did try to export at exit');
   assert.equal(receiver.spans.length, 0);
 });
+
+test('a collector answering INVALID_ARGUMENT with a malformed grpc-message: dropped once, not retried, nothing thrown', async (t) => {
+  const { createServer } = await import('node:http2');
+  let calls = 0;
+  const server = createServer((_req, res) => {
+    calls++;
+    res.addTrailers({ 'grpc-status': '3', 'grpc-message': 'bad%E0%A4%Aspan' });
+    res.writeHead(200, { 'content-type': 'application/grpc' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { values } = readSettings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
+  const errors: string[] = [];
+  const exporter = createSpanExporter(values, (_signal, _url, result) => errors.push(result.error?.message ?? 'ok'));
+  exporter.export(spans(2), () => {});
+  await exporter.drain();
+  assert.deepEqual(exporter.counts(), { exported: 0, dropped: { INVALID_ARGUMENT: 2 }, queued: 0, inFlight: 0 });
+  assert.equal(calls, 1);
+  assert.deepEqual(errors, ['gRPC INVALID_ARGUMENT bad%E0%A4%Aspan']);
+  await exporter.shutdown();
+});
