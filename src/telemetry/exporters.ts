@@ -68,13 +68,9 @@ function upperOf(signal: Signal): Upper {
  */
 export function otlpOptions(env: Settings, signal: Signal) {
   const upper = upperOf(signal);
-  const protocol = protocolOf(env, signal);
-  const json = protocol === 'http/json';
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  // gRPC names its service in the call, not in the URL: the endpoint is used as given (the specification's rule).
-  const grpcBase = base === SETTINGS.OTEL_EXPORTER_OTLP_ENDPOINT.fallback ? DEFAULT_GRPC_ENDPOINT : base;
+  const json = protocolOf(env, signal) === 'http/json';
   return {
-    url: env[`OTEL_EXPORTER_OTLP_${upper}_ENDPOINT`] || (protocol === 'grpc' ? grpcBase : new URL(`v1/${signal}`, base.endsWith('/') ? base : `${base}/`).href),
+    url: endpointOf(env, signal),
     headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env[`OTEL_EXPORTER_OTLP_${upper}_HEADERS`], 'Content-Type': json ? 'application/json' : 'application/x-protobuf' },
     timeoutMillis: env[`OTEL_EXPORTER_OTLP_${upper}_TIMEOUT`] ?? env.OTEL_EXPORTER_OTLP_TIMEOUT,
     compression: env[`OTEL_EXPORTER_OTLP_${upper}_COMPRESSION`] || env.OTEL_EXPORTER_OTLP_COMPRESSION,
@@ -85,6 +81,15 @@ export function otlpOptions(env: Settings, signal: Signal) {
     },
     temporalityPreference: env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
   };
+}
+
+/** Where a signal goes: its own variable as given, else the shared base (with `/v1/<signal>` over HTTP; as given over gRPC, which names its service in the call). */
+export function endpointOf(env: Settings, signal: Signal): string {
+  const own = env[`OTEL_EXPORTER_OTLP_${upperOf(signal)}_ENDPOINT`];
+  if (own) return own;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (protocolOf(env, signal) === 'grpc') return base === SETTINGS.OTEL_EXPORTER_OTLP_ENDPOINT.fallback ? DEFAULT_GRPC_ENDPOINT : base;
+  return new URL(`v1/${signal}`, base.endsWith('/') ? base : `${base}/`).href;
 }
 
 /** The file a TLS variable names, read at the first export; an error names the variable and the path. */
@@ -99,7 +104,7 @@ function pem(env: Settings, own: SettingName, shared: SettingName): Buffer | und
   }
 }
 
-/** An OTLP/HTTP export delegate for one signal, over our own (unref'd) transport. */
+/** An OTLP export delegate for one signal, over vigil's own (unref'd) HTTP or gRPC transport. */
 function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvider) {
   const base = require('@opentelemetry/otlp-exporter-base') as typeof import('@opentelemetry/otlp-exporter-base');
   const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
@@ -113,7 +118,10 @@ function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvide
   }[signal];
   const helper = { traces: transformer.TraceExporterMetricsHelper, metrics: transformer.MetricsExporterMetricsHelper, logs: transformer.LogsExporterMetricsHelper }[signal];
   const grpc = protocolOf(env, signal) === 'grpc';
-  const metrics = http.createOtlpHttpExporterMetrics(COMPONENT[grpc ? 'grpc' : 'http'][signal], helper as never, url, meterProvider);
+  // OpenTelemetry's exporter self-metrics; over gRPC without the HTTP status its HTTP variant adds.
+  const metrics = grpc
+    ? new base.ExporterMetrics({ componentType: COMPONENT.grpc[signal], metricsHelper: helper as never, url, meterProvider, responseAttributesFromError: () => ({}) })
+    : http.createOtlpHttpExporterMetrics(COMPONENT.http[signal], helper as never, url, meterProvider);
   // Loaded only when chosen.
   const transport = grpc
     ? new (require('./otlp-grpc-transport') as typeof import('./otlp-grpc-transport')).UnrefGrpcTransport({ url, path: GRPC_PATHS[signal], headers, compression, tls: withoutUndefined(tls) })
@@ -145,7 +153,7 @@ function limitsOf(env: Settings, signal: Signal): DeliveryLimits {
 }
 
 /** Spans and log records count one each; a metric export counts its data points. */
-export function countItems(signal: Signal, items: unknown): number {
+function countItems(signal: Signal, items: unknown): number {
   if (signal !== 'metrics') return (items as unknown[]).length;
   let points = 0;
   for (const scope of (items as ResourceMetrics).scopeMetrics) for (const metric of scope.metrics) points += metric.dataPoints.length;

@@ -16,8 +16,8 @@ const RETRYABLE = new Set([1, 4, 10, 11, 14, 15]);
  */
 export class UnrefGrpcTransport implements IExporterTransport {
   private session: ClientHttp2Session | undefined;
-  /** Why the session failed (a refused connection, a certificate): what its calls report. */
-  private sessionError: NodeJS.ErrnoException | undefined;
+  /** Why a session failed (a refused connection, a certificate): what its calls report. */
+  private readonly sessionErrors = new WeakMap<ClientHttp2Session, NodeJS.ErrnoException>();
 
   constructor(private readonly config: { url: string; path: string; headers: Record<string, string>; compression?: string; tls: SecureClientSessionOptions }) {}
 
@@ -43,8 +43,7 @@ export class UnrefGrpcTransport implements IExporterTransport {
     const http2 = require('node:http2') as typeof import('node:http2');
     const url = new URL(this.config.url);
     const session = http2.connect(url.origin, url.protocol === 'https:' ? this.config.tls : {});
-    this.sessionError = undefined;
-    session.on('error', (error: NodeJS.ErrnoException) => { this.sessionError = error; });
+    session.on('error', (error: NodeJS.ErrnoException) => this.sessionErrors.set(session, error));
     session.on('close', () => {
       if (this.session === session) this.session = undefined;
     });
@@ -70,8 +69,10 @@ export class UnrefGrpcTransport implements IExporterTransport {
       }, bounded);
       timer.unref();
       let stream: import('node:http2').ClientHttp2Stream | undefined;
+      let session: ClientHttp2Session | undefined;
       try {
-        stream = this.connect().request({
+        session = this.connect();
+        stream = session.request({
           ':method': 'POST', ':path': this.config.path, 'content-type': 'application/grpc', te: 'trailers',
           'grpc-timeout': `${bounded}m`, ...(gzip ? { 'grpc-encoding': 'gzip' } : {}), ...lowerCased(this.config.headers),
         });
@@ -93,7 +94,7 @@ export class UnrefGrpcTransport implements IExporterTransport {
       stream.on('close', () => {
         if (headers[':status'] === undefined) {
           // No answer at all: the connection's own error decides, as over HTTP.
-          const error = this.sessionError ?? streamError;
+          const error = (session && this.sessionErrors.get(session)) ?? streamError;
           const code = error?.code ?? 'UNAVAILABLE';
           const failed = exportError(code, error?.message ?? 'the collector closed the call without an answer');
           return finish(RETRYABLE_ERRNO.has(code) || !error ? { status: 'retryable', error: failed } : { status: 'failure', error: failed });

@@ -14,7 +14,7 @@ import { SETTINGS, type Settings, type OtelLogLevel } from '../config/settings';
 import { errorMessage, redact } from '../util/redact';
 import { baseAttributes } from './resource';
 import type { DeliveryStatus } from './detached-exporter';
-import { createLogExporter, createMetricExporter, createSpanExporter, otlpOptions, type ExportListener, type Signal } from './exporters';
+import { createLogExporter, createMetricExporter, createSpanExporter, endpointOf, type ExportListener, type Signal } from './exporters';
 import { RedactingExporter } from './redacting-exporter';
 import { watchApplicationApi } from './app-api';
 import { CheckTraces } from './check-traces';
@@ -129,6 +129,8 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   apiLogs.setGlobalLoggerProvider(loggerProvider);
 
   countDrops(meterProvider, detached);
+  // Computed once: the telemetry check asks on every run.
+  const endpoints = { traces: redact(endpointOf(env, 'traces')), metrics: redact(endpointOf(env, 'metrics')), logs: redact(endpointOf(env, 'logs')) };
 
   const instrumentations = createInstrumentations(env, { tracerProvider, meterProvider, loggerProvider }, isProbeRequest, logger, new Map([['@opentelemetry/api', watchApplicationApi(logger)]]));
 
@@ -141,7 +143,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
     meter: meterProvider.getMeter('vigil-agent'),
     flush: (timeoutMs) => withDeadline(flushAll(), timeoutMs),
     onCheckRun: (check, traceId, informative) => checkTraces.onRun(check, traceId, informative),
-    delivery: () => detached.map(({ signal, exporter }) => ({ signal, endpoint: redact(otlpOptions(env, signal).url), ...exporter.status() })),
+    delivery: () => detached.map(({ signal, exporter }) => ({ signal, endpoint: endpoints[signal], ...exporter.status() })),
     shutdown: (timeoutMs) => withDeadline((async () => {
       instrumentations.disable();
       await flushAll();
