@@ -1,9 +1,11 @@
 // Collector-down benchmark: an agent under sustained load while its collector is well, refuses
 // connections, or accepts them and never answers. For each, the server process's RSS every
 // `--every` seconds and, from the telemetry entry of /health, the spans exported and dropped
-// (by error.type): memory must stay bounded, and every span must be accounted for.
+// (by error.type): memory must stay bounded, and every span must be accounted for. `--protocol
+// grpc` exports OTLP/gRPC (the sink then answers gRPC; the silent collector never sends HTTP/2's
+// SETTINGS).
 //
-//   node bench/collector-down.mjs [--seconds 120] [--every 20] [--connections 8] [--json]
+//   node bench/collector-down.mjs [--seconds 120] [--every 20] [--connections 8] [--protocol http|grpc] [--json]
 //
 // Needs `wrk` (Debian's package).
 import { execFileSync } from 'node:child_process';
@@ -27,8 +29,9 @@ async function silentCollector() {
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
 }
 
-async function startAgent(endpoint) {
-  const child = spawnNode(['--require', './dist/register.js', join(FIXTURES, 'hello.js')], { env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, VIGIL_HOST: '127.0.0.1' }) });
+async function startAgent(endpoint, protocol) {
+  const env = cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol === 'grpc' ? 'grpc' : 'http/protobuf', VIGIL_HOST: '127.0.0.1' });
+  const child = spawnNode(['--require', './dist/register.js', join(FIXTURES, 'hello.js')], { env });
   const ports = await new Promise((resolve, reject) => {
     const found = {};
     const timer = setTimeout(() => reject(new Error('no ports within 30 s')), 30_000);
@@ -56,7 +59,7 @@ function wrk(port, seconds, connections) {
 
 async function measure(label, endpoint, options) {
   progress(`${label}: ${options.seconds} s of load`);
-  const agent = await startAgent(endpoint);
+  const agent = await startAgent(endpoint, options.protocol);
   try {
     const rss = [rssMiB(agent.child.pid)];
     let requests = 0;
@@ -64,8 +67,9 @@ async function measure(label, endpoint, options) {
       requests += wrk(agent.app, options.every, options.connections);
       rss.push(rssMiB(agent.child.pid));
     }
-    // Let the last exports end (a silent collector's after the 10 s export timeout) before counting.
-    await sleep(12_000);
+    // Let the last exports end (a silent collector's after the 10 s export timeout), then let the
+    // telemetry check run once more (every 10 s, +10 % jitter): /health shows its latest run.
+    await sleep(23_000);
     const entry = await telemetryEntry(agent.probe);
     const details = entry?.details ?? {};
     const dropped = Object.entries(details).filter(([k]) => k.startsWith('traces.dropped.')).map(([k, v]) => `${k.slice('traces.dropped.'.length)} ${v}`);
@@ -78,7 +82,7 @@ async function measure(label, endpoint, options) {
 export async function run(options) {
   requireBuild();
   await assertRefused(REFUSED_ENDPOINT);
-  const sink = spawnNode([join(FIXTURES, 'otlp-sink.js')]);
+  const sink = spawnNode([join(FIXTURES, 'otlp-sink.js'), ...(options.protocol === 'grpc' ? ['--grpc'] : [])]);
   const sinkPort = await new Promise((resolve) => sink.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
   const silent = await silentCollector();
   try {
@@ -95,12 +99,14 @@ export async function run(options) {
 
 export function toMarkdown(results, options) {
   const rows = results.map((r) => [r.label, String(r.requests), r.rss.map((v) => v.toFixed(1)).join(' → '), String(r.exported), r.dropped.join(', ') || '0', r.status ?? '']);
-  return [table(['collector', 'requests (= server spans)', `RSS MiB, every ${options.every} s`, 'spans exported', 'spans dropped, by error.type', '/health telemetry'], rows), '',
-    `\`wrk -t1 -c${options.connections}\` on \`bench/fixtures/hello.js\` for ${options.seconds} s, then 12 s for the last exports to end; counts from the telemetry entry of /health (check spans included).`, ''].join('\n');
+  const protocol = options.protocol === 'grpc' ? 'OTLP/gRPC' : 'OTLP/HTTP';
+  return [table([`collector (${protocol})`, 'requests (= server spans)', `RSS MiB, every ${options.every} s`, 'spans exported', 'spans dropped, by error.type', '/health telemetry'], rows), '',
+    `\`wrk -t1 -c${options.connections}\` on \`bench/fixtures/hello.js\` for ${options.seconds} s, then 23 s for the last exports to end and the telemetry check to run again; counts from the telemetry entry of /health (check spans included).`, ''].join('\n');
 }
 
 if (isMain(import.meta.url)) {
-  const options = parseArgs(process.argv.slice(2), { seconds: 120, every: 20, connections: 8, json: false });
+  const options = parseArgs(process.argv.slice(2), { seconds: 120, every: 20, connections: 8, protocol: 'http', json: false });
+  if (!['http', 'grpc'].includes(options.protocol)) throw new Error('--protocol is http or grpc');
   const results = await run(options);
   process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : toMarkdown(results, options));
 }

@@ -56,6 +56,17 @@ test('a CA file that cannot be read: the one line names the variable and the pat
   assert.ok(String(failures[0].err).includes(`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE=${missing} cannot be read (ENOENT)`), String(failures[0].err));
 });
 
+test("the metrics' and logs' own CA variables: a file that cannot be read is named in one line per signal", async () => {
+  const missing = join(tmpdir(), 'vigil-no-such-ca.pem');
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: missing, OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: missing, OTEL_SERVICE_NAME: 'tls-missing-ca-signals' }));
+  assert.equal((await job.exited).code, 0);
+  for (const signal of ['metrics', 'logs']) {
+    const failures = job.stderr.filter((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === signal);
+    assert.equal(failures.length, 1, `${signal}: ${JSON.stringify(job.stderr)}`);
+    assert.ok(String(failures[0].err).includes(`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_CERTIFICATE=${missing} cannot be read (ENOENT)`), String(failures[0].err));
+  }
+});
+
 test('a CA path naming a FIFO is refused, not read: the program serves and exits', async () => {
   const fifo = join(mkdtempSync(join(tmpdir(), 'vigil-fifo-ca-')), 'ca.pem');
   execFileSync('mkfifo', [fifo]);

@@ -1,6 +1,6 @@
 import { createNoopMeter, type MeterProvider } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
-import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { AggregationTemporalitySelector, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resolve } from 'node:path';
@@ -79,7 +79,6 @@ export function otlpOptions(env: Settings, signal: Signal) {
       cert: pem(env, `OTEL_EXPORTER_OTLP_${upper}_CLIENT_CERTIFICATE`, 'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE'),
       key: pem(env, `OTEL_EXPORTER_OTLP_${upper}_CLIENT_KEY`, 'OTEL_EXPORTER_OTLP_CLIENT_KEY'),
     },
-    temporalityPreference: env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
   };
 }
 
@@ -109,7 +108,7 @@ function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvide
   const base = require('@opentelemetry/otlp-exporter-base') as typeof import('@opentelemetry/otlp-exporter-base');
   const http = require('@opentelemetry/otlp-exporter-base/node-http') as typeof import('@opentelemetry/otlp-exporter-base/node-http');
   const transformer = require('@opentelemetry/otlp-transformer') as typeof import('@opentelemetry/otlp-transformer');
-  const { url, headers, timeoutMillis, compression, tls, temporalityPreference } = otlpOptions(env, signal);
+  const { url, headers, timeoutMillis, compression, tls } = otlpOptions(env, signal);
   const json = protocolOf(env, signal) === 'http/json';
   const serializer = {
     traces: json ? transformer.JsonTraceSerializer : transformer.ProtobufTraceSerializer,
@@ -138,7 +137,7 @@ function otlpDelegate(env: Settings, signal: Signal, meterProvider: MeterProvide
   const { exportTimeoutMs } = limitsOf(env, signal);
   const deadline = exportTimeoutMs > 0 ? Math.min(timeoutMillis, exportTimeoutMs) : timeoutMillis;
   const delegate = base.createOtlpNetworkExportDelegate({ timeoutMillis: deadline, compression, concurrencyLimit: MAX_IN_FLIGHT + 1 }, serializer as never, metrics as never, transport);
-  return { base, delegate, url, temporalityPreference };
+  return { base, delegate, url };
 }
 
 type Delegate = ReturnType<typeof otlpDelegate>;
@@ -179,16 +178,16 @@ export function createLogExporter(env: Settings, onResult: ExportListener, selfM
   return detached<ReadableLogRecord[], DetachedExporter<ReadableLogRecord[]>>(DetachedExporter, env, 'logs', onResult, selfMetrics, ({ base, delegate }) => new base.OTLPExporterBase(delegate));
 }
 
-/** Metric exporter: also answers the reader's questions on temporality and aggregation. */
+/** Metric exporter: also answers the reader's question on temporality. */
 class DetachedMetricExporter extends DetachedExporter<ResourceMetrics> implements PushMetricExporter {
-  selectAggregationTemporality: PushMetricExporter['selectAggregationTemporality'] = (type) =>
-    (this.exporter as unknown as PushMetricExporter).selectAggregationTemporality!(type);
+  selectAggregationTemporality!: AggregationTemporalitySelector;
 }
 
 export function createMetricExporter(env: Settings, onResult: ExportListener, selfMetrics = NO_SELF_METRICS): DetachedMetricExporter {
-  return detached(DetachedMetricExporter, env, 'metrics', onResult, selfMetrics, ({ delegate, temporalityPreference }) => {
-    const { OTLPMetricExporterBase, AggregationTemporalityPreference } = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
-    const preference = { cumulative: AggregationTemporalityPreference.CUMULATIVE, delta: AggregationTemporalityPreference.DELTA, lowmemory: AggregationTemporalityPreference.LOWMEMORY }[temporalityPreference];
-    return new OTLPMetricExporterBase(delegate, { temporalityPreference: preference });
-  });
+  const otlp = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+  const exporter = detached(DetachedMetricExporter, env, 'metrics', onResult, selfMetrics, ({ delegate }) => new otlp.OTLPMetricExporterBase(delegate));
+  // From the setting alone, OpenTelemetry's selectors: the reader asks as the first instruments are
+  // made, before any export builds the exporter (which fails, and is reported, on a TLS file it cannot read).
+  exporter.selectAggregationTemporality = { cumulative: otlp.CumulativeTemporalitySelector, delta: otlp.DeltaTemporalitySelector, lowmemory: otlp.LowMemoryTemporalitySelector }[env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE];
+  return exporter;
 }

@@ -93,8 +93,9 @@ export class UnrefGrpcTransport implements IExporterTransport {
       stream.on('error', (error: NodeJS.ErrnoException) => { streamError = error; });
       stream.on('close', () => {
         if (headers[':status'] === undefined) {
-          // No answer at all: the connection's own error decides, as over HTTP.
-          const error = (session && this.sessionErrors.get(session)) ?? streamError;
+          // No answer at all: the connection's own error decides, as over HTTP. A session that
+          // fails to connect cancels its streams before it emits its error: the cancel holds it.
+          const error = (session && this.sessionErrors.get(session)) ?? causeOf(streamError);
           const code = error?.code ?? 'UNAVAILABLE';
           const failed = exportError(code, error?.message ?? 'the collector closed the call without an answer');
           return finish(RETRYABLE_ERRNO.has(code) || !error ? { status: 'retryable', error: failed } : { status: 'failure', error: failed });
@@ -110,6 +111,11 @@ export class UnrefGrpcTransport implements IExporterTransport {
       stream.end(message);
     });
   }
+}
+
+function causeOf(error: NodeJS.ErrnoException | undefined): NodeJS.ErrnoException | undefined {
+  const cause = error?.code === 'ERR_HTTP2_STREAM_CANCEL' ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  return typeof cause?.code === 'string' ? cause : error;
 }
 
 function lowerCased(headers: Record<string, string>): Record<string, string> {

@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import net from 'node:net';
 
 export interface SilentServer {
@@ -42,4 +43,20 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Counts the TCP connections this process opens to `port` (net's diagnostics channel), retries included. */
+export function connectionsTo(port: number): { readonly count: number; stop(): void } {
+  let count = 0;
+  const onSocket = (message: unknown) => {
+    const socket = (message as { socket: net.Socket }).socket;
+    // The socket's target is known once it connects or fails; both are attempts.
+    const attempt = (error?: NodeJS.ErrnoException & { port?: number }) => {
+      if ((error?.port ?? socket.remotePort) === port) count++;
+    };
+    socket.once('connect', () => attempt());
+    socket.once('error', attempt);
+  };
+  diagnostics.subscribe('net.client.socket', onSocket);
+  return { get count() { return count; }, stop: () => diagnostics.unsubscribe('net.client.socket', onSocket) };
 }

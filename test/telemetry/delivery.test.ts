@@ -3,13 +3,13 @@
 // slow, unavailable or throttling: the limits are the variables', retries honour Retry-After,
 // and every span handed over is exported, dropped (counted by why), queued or in flight.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { readSettings } from '../../src/config/settings';
 import type { DeliveryCounts } from '../../src/telemetry/detached-exporter';
 import { createSpanExporter, type ExportListener } from '../../src/telemetry/exporters';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver';
+import { connectionsTo, freePort } from '../helpers/silent-tcp-server';
 import { agentEnv, eventually, fixture, probe, spawnAgent } from '../helpers/spawn-agent';
 
 function spans(count: number): ReadableSpan[] {
@@ -95,12 +95,15 @@ test('a collector that stays unavailable: the retries end within OTEL_EXPORTER_O
   await exporter.shutdown();
 });
 
-test('a refusing collector: every span dropped as ECONNREFUSED', async () => {
+test('a refusing collector: every span dropped as ECONNREFUSED, each export tried once (a refused connection is not retried)', async (t) => {
   const port = await freePort();
+  const connections = connectionsTo(port);
+  t.after(() => connections.stop());
   const { exporter, handOver } = exporterFor(`http://127.0.0.1:${port}`);
   handOver(2, 5);
   await exporter.drain();
   assert.deepEqual(exporter.counts(), { exported: 0, dropped: { ECONNREFUSED: 10 }, queued: 0, inFlight: 0 });
+  assert.equal(connections.count, 2, 'one connection attempt per export');
   await exporter.shutdown();
 });
 
@@ -174,12 +177,3 @@ test("a refusing collector in the agent: OpenTelemetry's self-metrics count the 
   // One line when the exports start failing, none per failed batch.
   assert.equal(agent.stderr.filter((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces').length, 1);
 });
-
-function freePort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -8,6 +8,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { readSettings } from '../../src/config/settings';
 import { createSpanExporter } from '../../src/telemetry/exporters';
 import { startOtlpGrpcReceiver } from '../helpers/otlp-grpc-receiver';
+import { connectionsTo, freePort } from '../helpers/silent-tcp-server';
 import { agentEnv, fixture, spawnAgent } from '../helpers/spawn-agent';
 
 function spans(count: number): ReadableSpan[] {
@@ -48,6 +49,20 @@ test('UNAVAILABLE is retried, then delivered; a receiver that stays unavailable 
   exporter.export(spans(4), () => {});
   await exporter.drain();
   assert.deepEqual(exporter.counts(), { exported: 2, dropped: { UNAVAILABLE: 4 }, queued: 0, inFlight: 0 });
+  await exporter.shutdown();
+});
+
+test('a refusing gRPC collector: every span dropped as ECONNREFUSED (not the cancelled streams), not retried', async (t) => {
+  const port = await freePort();
+  const connections = connectionsTo(port);
+  t.after(() => connections.stop());
+  const { values } = readSettings({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+  const exporter = createSpanExporter(values, () => {});
+  // Concurrent calls on a session that fails to connect: its streams are cancelled first.
+  for (let i = 0; i < 3; i++) exporter.export(spans(2), () => {});
+  await exporter.drain();
+  assert.deepEqual(exporter.counts(), { exported: 0, dropped: { ECONNREFUSED: 6 }, queued: 0, inFlight: 0 });
+  assert.equal(connections.count, 1, 'the calls shared one connection attempt');
   await exporter.shutdown();
 });
 
