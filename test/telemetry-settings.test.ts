@@ -40,6 +40,41 @@ test('OTEL_TRACES_SAMPLER=always_off and OTEL_LOGS_EXPORTER=none: metrics only',
   assert.ok(!receiver.logs.some((l) => l.resource['service.name'] === 'sampled-off'));
 });
 
+test('OTEL_{TRACES,METRICS,LOGS}_EXPORTER=none silences that signal only; otlp,console both exports and prints', async () => {
+  const kinds = { traces: 'spans', metrics: 'metrics', logs: 'logs' } as const;
+  const jobs = (['traces', 'metrics', 'logs'] as const).map((signal) => ({
+    signal,
+    job: spawnAgent(fixture('short-job.js'), agentEnv({ [`OTEL_${signal.toUpperCase()}_EXPORTER`]: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: `no-${signal}` })),
+  }));
+  const both = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_TRACES_EXPORTER: 'otlp,console', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'otlp-and-console' }));
+  for (const { job } of jobs) assert.equal((await job.exited).code, 0);
+  assert.equal((await both.exited).code, 0);
+  for (const { signal } of jobs) {
+    for (const [other, kind] of Object.entries(kinds)) {
+      const got = (receiver[kind] as { resource: Record<string, unknown> }[]).filter((x) => x.resource['service.name'] === `no-${signal}`).length;
+      if (other === signal) assert.equal(got, 0, `${signal}=none: no ${kind}`);
+      else assert.ok(got > 0, `${signal}=none: ${kind} still exported`);
+    }
+  }
+  assert.ok(receiver.spans.some((s) => s.resource['service.name'] === 'otlp-and-console'), 'exported');
+  assert.match(both.text(), /traceId/, 'and printed');
+});
+
+test('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT and OTEL_ATTRIBUTE_COUNT_LIMIT hold for spans and log records', async () => {
+  const job = spawnAgent(fixture('short-job.js'), agentEnv({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '4', OTEL_ATTRIBUTE_COUNT_LIMIT: '3', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'limited' }));
+  assert.equal((await job.exited).code, 0);
+  const spans = receiver.spans.filter((s) => s.resource['service.name'] === 'limited');
+  const logs = receiver.logs.filter((l) => l.resource['service.name'] === 'limited');
+  assert.ok(spans.length > 0 && logs.length > 0, `${spans.length} spans, ${logs.length} log records`);
+  for (const item of [...spans, ...logs]) {
+    const values = Object.values(item.attributes);
+    assert.ok(values.length <= 3, JSON.stringify(item.attributes));
+    for (const value of values) if (typeof value === 'string') assert.ok(value.length <= 4, JSON.stringify(item.attributes));
+  }
+  assert.ok(spans.some((s) => Object.values(s.attributes).includes('127.')), 'a long value was cut, not dropped');
+  assert.ok(logs.some((l) => Object.keys(l.attributes).length === 3), 'log records keep up to the limit');
+});
+
 test('per-signal endpoints and the http/json protocol for one signal only', async () => {
   const job = spawnAgent(fixture('short-job.js'), agentEnv({
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,

@@ -23,8 +23,18 @@ function makeCertificates(dir: string): { ca: string; key: string; cert: string 
   return { ca: join(dir, 'ca.pem'), key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') };
 }
 
+/** A client certificate signed by the same CA, for mutual TLS: the paths of its certificate and key. */
+function makeClientCertificate(dir: string): { cert: string; key: string } {
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=vigil-agent', '-keyout', 'client.key', '-out', 'client.csr');
+  run('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', 'client.pem');
+  return { cert: join(dir, 'client.pem'), key: join(dir, 'client.key') };
+}
+
+let dir: string;
 before(async () => {
-  certs = makeCertificates(mkdtempSync(join(tmpdir(), 'vigil-tls-')));
+  dir = mkdtempSync(join(tmpdir(), 'vigil-tls-'));
+  certs = makeCertificates(dir);
   ca = certs.ca;
   receiver = await startOtlpReceiver({ tls: { key: certs.key, cert: certs.cert } });
 });
@@ -45,6 +55,23 @@ test('without the CA the export is refused, said once per signal, and the progra
   assert.equal(failures.length, 1);
   assert.match(String(failures[0].err), /certificate/i);
   assert.ok(!receiver.spans.some((s) => s.resource['service.name'] === 'tls-no-ca'));
+});
+
+test('mutual TLS: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY, shared or per signal, are presented to a collector that demands them', async (t) => {
+  const client = makeClientCertificate(dir);
+  const strict = await startOtlpReceiver({ tls: { key: certs.key, cert: certs.cert, ca: readFileSync(ca, 'utf8'), requestCert: true } });
+  t.after(() => strict.close());
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: strict.url, OTEL_EXPORTER_OTLP_CERTIFICATE: ca };
+  const shared = spawnAgent(fixture('short-job.js'), agentEnv({ ...env, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: client.cert, OTEL_EXPORTER_OTLP_CLIENT_KEY: client.key, OTEL_SERVICE_NAME: 'mtls-shared' }));
+  const tracesOnly = spawnAgent(fixture('short-job.js'), agentEnv({ ...env, OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: client.cert, OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: client.key, OTEL_SERVICE_NAME: 'mtls-traces' }));
+  const none = spawnAgent(fixture('short-job.js'), agentEnv({ ...env, OTEL_SERVICE_NAME: 'mtls-none' }));
+  for (const job of [shared, tracesOnly, none]) assert.equal((await job.exited).code, 0);
+  const of = (name: string) => ({ spans: strict.spans.filter((s) => s.resource['service.name'] === name).length, metrics: strict.metrics.filter((m) => m.resource['service.name'] === name).length });
+  assert.ok(of('mtls-shared').spans > 0 && of('mtls-shared').metrics > 0, JSON.stringify(shared.stderr));
+  assert.ok(of('mtls-traces').spans > 0 && of('mtls-traces').metrics === 0, 'only the traces present the certificate');
+  assert.ok(tracesOnly.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'metrics'));
+  assert.deepEqual(of('mtls-none'), { spans: 0, metrics: 0 });
+  assert.ok(none.stderr.some((l) => l.code === 'VIGIL_ERR_EXPORT' && l.signal === 'traces'));
 });
 
 test('a CA file that cannot be read: the one line names the variable and the path', async () => {

@@ -122,7 +122,8 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
     if (name === 'console') return [new SimpleLogRecordProcessor({ exporter: new RedactingExporter(new ConsoleLogRecordExporter()) })];
     return [];
   });
-  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  // The general limits hold for log records too (there are no OTEL_LOGRECORD_* rows).
+  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors, logRecordLimits: limitsOf(env).generalLimits });
   logs.setGlobalLoggerProvider(loggerProvider);
   // Since API 1.10, `require('@opentelemetry/api').logs` is a global of its own (beside api-logs'):
   // the application's log records reach the provider through it too.

@@ -41,6 +41,8 @@ export interface ReceivedMetric {
   unit: string;
   type: MetricType;
   isMonotonic?: boolean;
+  /** Of a sum or histogram (OTLP's AggregationTemporality). */
+  temporality?: 'delta' | 'cumulative';
   dataPoints: ReceivedDataPoint[];
   resource: Record<string, unknown>;
   scope: { name: string; version: string };
@@ -120,8 +122,8 @@ interface Metric {
   unit?: string;
   data?: MetricType;
   gauge?: { dataPoints?: NumberDataPoint[] };
-  sum?: { dataPoints?: NumberDataPoint[]; isMonotonic?: boolean };
-  histogram?: { dataPoints?: AggregatePoint[] };
+  sum?: { dataPoints?: NumberDataPoint[]; isMonotonic?: boolean; aggregationTemporality?: number };
+  histogram?: { dataPoints?: AggregatePoint[]; aggregationTemporality?: number };
   exponentialHistogram?: { dataPoints?: AggregatePoint[] };
   summary?: { dataPoints?: AggregatePoint[] };
 }
@@ -196,7 +198,9 @@ export function normalizeLogs(request: LogsRequest): ReceivedLog[] {
   );
 }
 
-function metricData(metric: Metric): Pick<ReceivedMetric, 'type' | 'isMonotonic' | 'dataPoints'> {
+const TEMPORALITY: Record<number, ReceivedMetric['temporality']> = { 1: 'delta', 2: 'cumulative' };
+
+function metricData(metric: Metric): Pick<ReceivedMetric, 'type' | 'isMonotonic' | 'temporality' | 'dataPoints'> {
   switch (metric.data) {
     case 'gauge':
       return { type: 'gauge', dataPoints: (metric.gauge?.dataPoints ?? []).map(numberPoint) };
@@ -204,9 +208,11 @@ function metricData(metric: Metric): Pick<ReceivedMetric, 'type' | 'isMonotonic'
       return {
         type: 'sum',
         isMonotonic: metric.sum?.isMonotonic ?? false,
+        temporality: TEMPORALITY[metric.sum?.aggregationTemporality ?? 0],
         dataPoints: (metric.sum?.dataPoints ?? []).map(numberPoint),
       };
     case 'histogram':
+      return { type: 'histogram', temporality: TEMPORALITY[metric.histogram?.aggregationTemporality ?? 0], dataPoints: (metric.histogram?.dataPoints ?? []).map(aggregatePoint) };
     case 'exponentialHistogram':
     case 'summary':
       return { type: metric.data, dataPoints: (metric[metric.data]?.dataPoints ?? []).map(aggregatePoint) };
