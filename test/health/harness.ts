@@ -3,7 +3,8 @@
 import type { Server } from 'node:http';
 import type { TestContext } from 'node:test';
 import { HealthEngine, type EngineHooks, type ResolvedOptions } from '../../src/health/engine';
-import { portOf, startProbeServer, type ProbeServerOptions } from '../../src/probes/server';
+import { portOf } from '../../src/probes/agent-server';
+import { startProbeServer, type ProbeServerOptions } from '../../src/probes/server';
 import type { CheckFn, Status } from '../../src/types';
 
 import { eventually } from '../helpers/spawn-agent';

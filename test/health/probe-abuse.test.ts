@@ -7,7 +7,7 @@ import { Agent, get, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { buildReport, bodyOf, liveFields, renderReport } from '../../src/probes/report';
-import { CONNECTION_LIMITS } from '../../src/probes/server';
+import { CONNECTION_LIMITS } from '../../src/probes/agent-server';
 import { agentEnv, fixture, spawnAgent } from '../helpers/spawn-agent';
 import { engineFor, eventually, options, probe, runsOf, serveServer } from './harness';
 
