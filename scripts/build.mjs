@@ -100,16 +100,19 @@ function inlineSemconv(source) {
   if (!binding) return source;
   return source.replace(new RegExp(`\\b${binding}\\.([A-Za-z_$][\\w$]*)`, 'g'), (use, name) => (typeof SEMCONV_VALUES[name] === 'string' ? JSON.stringify(SEMCONV_VALUES[name]) : use));
 }
+const INLINED = /[\\/]node_modules[\\/](@opentelemetry[\\/]instrumentation-[^\\/]+|@fastify[\\/]otel)[\\/].*\.js$/;
 const semconvShim = {
   name: 'semconv-shim',
   setup(b) {
-    b.onLoad({ filter: /[\\/]node_modules[\\/](@opentelemetry[\\/]instrumentation-[^\\/]+|@fastify[\\/]otel)[\\/].*\.js$/, namespace: 'file' }, (args) => {
+    b.onLoad({ filter: INLINED, namespace: 'file' }, (args) => {
       const source = readFileSync(args.path, 'utf8');
       return source.includes(SEMCONV) ? { contents: inlineSemconv(source), loader: 'js' } : undefined;
     });
     b.onResolve({ filter: /^@opentelemetry\/semantic-conventions$/ }, (args) => {
       if (args.kind !== 'require-call') return undefined;
-      const source = inlineSemconv(readFileSync(args.importer, 'utf8'));
+      // What the importer still reads of the package once loaded: only the files above are inlined.
+      const raw = readFileSync(args.importer, 'utf8');
+      const source = INLINED.test(args.importer) ? inlineSemconv(raw) : raw;
       const call = `require\\(["']${SEMCONV}["']\\)`;
       // `x = require(...)` then `x.NAME`, or `const { NAME, ... } = require(...)`.
       const binding = new RegExp(`(\\w+)\\s*=\\s*${call}`).exec(source)?.[1];

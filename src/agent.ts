@@ -16,6 +16,8 @@ import { createAgentLogger } from './telemetry/logger';
 import { forwardToOpenTelemetry } from './telemetry/log-records';
 import { createHealthMetrics, type HealthMetrics } from './telemetry/health-metrics';
 import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/resource';
+import type { PrometheusEndpoint } from './telemetry/prometheus-endpoint';
+import { startPrometheusServer } from './telemetry/prometheus-endpoint';
 import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
 import { addKnownSecret, addSecretsFromHeaders, errorMessage } from './util/redact';
 
@@ -35,6 +37,7 @@ export class Agent {
   private telemetry: Telemetry | undefined;
   private metrics: HealthMetrics | undefined;
   private server: Server | undefined;
+  private metricsServer: Server | undefined;
   private shuttingDown = false;
   private exitFlushed = false;
   private discovery: AppClientDiscovery | undefined;
@@ -76,7 +79,10 @@ export class Agent {
     });
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
-        this.telemetry = startTelemetry(config.env, this.logger, (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server));
+        this.telemetry = startTelemetry(config.env, this.logger, {
+          isProbeRequest: (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server),
+          serves: !this.tracesOnly,
+        });
         // The process's health is the main thread's to report, once.
         if (!this.tracesOnly) {
           this.metrics = createHealthMetrics(this.telemetry.meter, this.engine);
@@ -132,6 +138,18 @@ export class Agent {
     } catch (error) {
       this.logger.error({ code: 'VIGIL_ERR_PROBE_LISTEN', port: this.config.port, host: this.config.host }, `probe server could not listen on ${this.config.host}:${this.config.port}: ${errorMessage(error)}; going on without probes`);
     }
+    if (this.telemetry?.prometheus) await this.servePrometheus(this.telemetry.prometheus);
+  }
+
+  /** OTEL_METRICS_EXPORTER=prometheus: /metrics on the specification's host and port. */
+  private async servePrometheus(endpoint: PrometheusEndpoint): Promise<void> {
+    const { OTEL_EXPORTER_PROMETHEUS_HOST: host, OTEL_EXPORTER_PROMETHEUS_PORT: port } = this.config.env;
+    try {
+      this.metricsServer = await startPrometheusServer(endpoint, host, port);
+      this.logger.info({ port: portOf(this.metricsServer), host }, `listening: metrics on http://${host}:${portOf(this.metricsServer)}/metrics`);
+    } catch (error) {
+      this.logger.error({ code: 'VIGIL_ERR_METRICS_LISTEN', port, host }, `metrics endpoint could not listen on ${host}:${port}: ${errorMessage(error)}; going on without it`);
+    }
   }
 
   /** Adds (or replaces) a check of the application's own. */
@@ -166,8 +184,10 @@ export class Agent {
     process.off('beforeExit', this.onBeforeExit);
     this.engine.beginShutdown();
     await this.engine.stop();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    this.server?.closeAllConnections();
+    for (const server of [this.server, this.metricsServer]) {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      server?.closeAllConnections();
+    }
     await this.telemetry?.shutdown(this.config.flushTimeoutMs);
   }
 

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   VIGIL_ERR_CHECK_DEFINITION: 'a check could not be registered; the agent goes on without it',
   VIGIL_ERR_DRIVER_MISSING: 'a check needs a database driver the application does not have',
   VIGIL_ERR_PROBE_LISTEN: 'the probe server could not listen; the agent goes on without probes',
+  VIGIL_ERR_METRICS_LISTEN: 'the /metrics endpoint (OTEL_METRICS_EXPORTER=prometheus) could not listen; the agent goes on without it',
   VIGIL_ERR_TELEMETRY_START: 'OpenTelemetry could not be started; the agent goes on without exporting',
   VIGIL_ERR_EXPORT: 'telemetry could not be delivered to the collector',
   VIGIL_ERR_INSTRUMENTATION: 'an instrumentation (or the ES module loader) could not be started; the agent goes on without it',

@@ -10,6 +10,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type DetailLevel = 'local' | 'always' | 'never' | 'token';
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 export type SignalExporter = 'otlp' | 'console' | 'none';
+export type MetricExporter = SignalExporter | 'prometheus';
 export type SamplerName =
   | 'always_on' | 'always_off' | 'traceidratio'
   | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
@@ -35,6 +36,7 @@ function row<T>(kind: Kind<T>, doc: string, extra: Omit<Row<T>, keyof Kind<T> | 
 const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 const SIGNAL_PROTOCOL = oneOf<OtlpProtocol | ''>('', ['', ...PROTOCOLS]);
 const EXPORTERS: readonly SignalExporter[] = ['otlp', 'console', 'none'];
+const METRIC_EXPORTERS: readonly MetricExporter[] = [...EXPORTERS, 'prometheus'];
 const COMPRESSION = ['none', 'gzip'] as const;
 const SIGNAL_COMPRESSION = oneOf<Compression | ''>('', ['', ...COMPRESSION]);
 const ENDPOINT = url(['http:', 'https:']);
@@ -99,7 +101,9 @@ export const SETTINGS = {
   OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY: row(text(), 'client key for log exports; unset: `OTEL_EXPORTER_OTLP_CLIENT_KEY`'),
   OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: row(oneOf<Temporality>('cumulative', ['cumulative', 'delta', 'lowmemory']), 'aggregation temporality of exported metrics'),
   OTEL_TRACES_EXPORTER: row(list<SignalExporter>(['otlp'], EXPORTERS), 'where spans go'),
-  OTEL_METRICS_EXPORTER: row(list<SignalExporter>(['otlp'], EXPORTERS), 'where metrics go'),
+  OTEL_METRICS_EXPORTER: row(list<MetricExporter>(['otlp'], METRIC_EXPORTERS), 'where metrics go; `prometheus` serves them for scraping at `/metrics` on `OTEL_EXPORTER_PROMETHEUS_HOST`:`OTEL_EXPORTER_PROMETHEUS_PORT`, under the names the Collector\'s Prometheus exporter gives them (by the process that serves the probes)'),
+  OTEL_EXPORTER_PROMETHEUS_HOST: row(text('localhost'), 'address the `/metrics` endpoint binds (with `OTEL_METRICS_EXPORTER=prometheus`); `0.0.0.0` for a scraper on another host'),
+  OTEL_EXPORTER_PROMETHEUS_PORT: row(integer(9464, 0, 65535), 'port of the `/metrics` endpoint; `0` = a free port, reported in the "listening" line'),
   OTEL_LOGS_EXPORTER: row(list<SignalExporter>(['otlp'], EXPORTERS), 'where log records go'),
   OTEL_METRIC_EXPORT_INTERVAL: row(duration(60_000, 100), 'ms between metric exports'),
   OTEL_METRIC_EXPORT_TIMEOUT: row(duration(30_000, 100), 'ms that collecting the metrics may take (never more than the interval), and then their export, retries included; past it the data points are dropped as `timeout`'),

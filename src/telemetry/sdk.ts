@@ -3,7 +3,7 @@ import { logs } from '@opentelemetry/api-logs';
 import { ExportResultCode } from '@opentelemetry/core';
 import { hostDetector, detectResources, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, ConsoleLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler,
   SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanProcessor,
@@ -19,6 +19,7 @@ import { RedactingExporter } from './redacting-exporter';
 import { watchApplicationApi } from './app-api';
 import { CheckTraces } from './check-traces';
 import { createInstrumentations } from './instrumentations';
+import type { PrometheusEndpoint } from './prometheus-endpoint';
 
 /** One OTLP signal's delivery: where it goes (redacted) and how it stands. */
 export interface DeliveryReport extends DeliveryStatus {
@@ -42,6 +43,15 @@ export interface Telemetry {
   delivery(): DeliveryReport[];
   /** Flushes, then stops every provider and instrumentation; bounded by `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<boolean>;
+  /** With OTEL_METRICS_EXPORTER=prometheus in the process that serves: what /metrics renders. */
+  prometheus?: PrometheusEndpoint;
+}
+
+export interface TelemetryOptions {
+  /** Which incoming requests are the agent's own (never traced). */
+  isProbeRequest(req: unknown): boolean;
+  /** This process serves probes (and so /metrics); a traces-only one does not. */
+  serves: boolean;
 }
 
 /**
@@ -49,9 +59,9 @@ export interface Telemetry {
  * modules need (providers, context manager, instrumentation hooks) is set up synchronously, so
  * the application's first require is already instrumented; exporters are built at first export.
  */
-export function startTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
+export function startTelemetry(env: Settings, logger: Logger, options: TelemetryOptions): Telemetry {
   try {
-    return composeTelemetry(env, logger, isProbeRequest);
+    return composeTelemetry(env, logger, options);
   } catch (error) {
     // A failed start is a no-op: no half-registered provider is left for the application to meet.
     removeGlobals();
@@ -67,7 +77,7 @@ function removeGlobals(): void {
   apiLogs.disable();
 }
 
-function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: unknown) => boolean): Telemetry {
+function composeTelemetry(env: Settings, logger: Logger, { isProbeRequest, serves }: TelemetryOptions): Telemetry {
   diag.setLogger(diagToPino(logger), { logLevel: DIAG_LEVEL[env.OTEL_LOG_LEVEL], suppressOverrideMessage: true });
   const onExport = exportLogger(logger);
   // Asked for at the first export.
@@ -81,10 +91,15 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
     return exporter;
   };
   // First: the processors and exporters record their self-metrics with it.
-  const readers = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
+  const readers: MetricReader[] = env.OTEL_METRICS_EXPORTER.flatMap((name) => {
     const exporter = name === 'otlp' ? keep('metrics', createMetricExporter(env, onExport, selfMetrics)) : name === 'console' ? new RedactingExporter(new ConsoleMetricExporter()) : undefined;
     return exporter ? [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: env.OTEL_METRIC_EXPORT_INTERVAL, exportTimeoutMillis: Math.min(env.OTEL_METRIC_EXPORT_TIMEOUT, env.OTEL_METRIC_EXPORT_INTERVAL) })] : [];
   });
+  // Loaded only when chosen; a traces-only process has no server to be scraped at.
+  const prometheus = serves && env.OTEL_METRICS_EXPORTER.includes('prometheus')
+    ? (require('./prometheus-endpoint') as typeof import('./prometheus-endpoint')).createPrometheusEndpoint()
+    : undefined;
+  if (prometheus) readers.push(prometheus.reader);
   const meterProvider = new MeterProvider({ resource, readers });
   metrics.setGlobalMeterProvider(meterProvider);
 
@@ -142,6 +157,7 @@ function composeTelemetry(env: Settings, logger: Logger, isProbeRequest: (req: u
   };
   return {
     meter: meterProvider.getMeter('vigil-agent'),
+    prometheus,
     flush: (timeoutMs) => withDeadline(flushAll(), timeoutMs),
     onCheckRun: (check, traceId, informative) => checkTraces.onRun(check, traceId, informative),
     delivery: () => detached.map(({ signal, exporter }) => ({ signal, endpoint: endpoints[signal], ...exporter.status() })),

@@ -104,7 +104,7 @@ export function spawnAgent(script: string, env: NodeJS.ProcessEnv, args: string[
     text: () => raw.stdout + raw.stderr,
     waitForLine,
     exited,
-    probePort: async () => Number((await waitForLine('stderr', (l) => typeof l.msg === 'string' && l.msg.startsWith('listening'))).port),
+    probePort: async () => Number((await waitForLine('stderr', (l) => typeof l.msg === 'string' && l.msg.startsWith('listening: probes'))).port),
     kill: (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
