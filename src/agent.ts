@@ -76,7 +76,7 @@ export class Agent {
       onRunTraced: (check, traceId, informative) => this.telemetry?.onCheckRun(check, traceId, informative) ?? true,
       onChange: (change) => this.onChange(change),
       onStillFailing: (check, sinceMs, reason, traceId, spanId) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason, ...runIds(traceId, spanId) }, `check ${check} is still failing`),
-    });
+    }, undefined, undefined, config.historySize);
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
         this.telemetry = startTelemetry(config.env, this.logger, {

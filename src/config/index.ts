@@ -28,6 +28,7 @@ export interface AgentConfig {
   explicitTimeoutMs: number;
   shutdownDelayMs: number;
   flushTimeoutMs: number;
+  historySize: number;
   details: DetailLevel;
   token: string;
   logLevel: LogLevel;
@@ -90,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): { config: Agen
     explicitTimeoutMs,
     shutdownDelayMs: values.VIGIL_SHUTDOWN_DELAY_MS,
     flushTimeoutMs: values.VIGIL_FLUSH_TIMEOUT_MS,
+    historySize: values.VIGIL_HISTORY_SIZE,
     details: values.VIGIL_DETAILS,
     token: values.VIGIL_TOKEN,
     logLevel: values.VIGIL_LOG_LEVEL,

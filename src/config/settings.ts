@@ -50,6 +50,7 @@ export const SETTINGS = {
   VIGIL_CONFIG: row(text(), 'path of a JSON or YAML (`.yaml` / `.yml`) [configuration file](#configuration-file-vigil_config): a regular file of at most 1 MiB (a FIFO, a device or a larger file is refused with `VIGIL_ERR_CONFIG_FILE`)'),
   VIGIL_CHECK_INTERVAL_MS: row(duration(10_000, 100), 'ms between the end of one run of a check and the start of the next, plus up to 10 % jitter', { file: 'intervalMs' }),
   VIGIL_CHECK_TIMEOUT_MS: row(duration(0, 0), 'ms after which a run is aborted and counts as fail; `0`: min(5000, interval ÷ 2)', { file: 'timeoutMs' }),
+  VIGIL_HISTORY_SIZE: row(integer(60, 1, 1000), 'results kept per check for `/health/history` (and the status page): the latest ones, oldest dropped first', { file: 'historySize' }),
   VIGIL_SHUTDOWN_DELAY_MS: row(duration(0, 0, 600_000), 'on SIGTERM / SIGINT, ms readiness stays 503 while the process keeps serving, before checks stop', { file: 'shutdownDelayMs' }),
   VIGIL_FLUSH_TIMEOUT_MS: row(duration(1_000, 0, 60_000), 'ms allowed for flushing telemetry at shutdown and at exit', { file: 'flushTimeoutMs' }),
   VIGIL_DETAILS: row(oneOf<DetailLevel>('local', ['local', 'always', 'never', 'token']), 'who sees check details in probe bodies: `local` (loopback callers and holders of the token), `always`, `never`, `token` (holders of the token only); everyone else gets the status alone', { file: 'details' }),

@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import { MAX_TIMER_MS } from '../config/kinds';
+import { History, type HistoryEntry } from './history';
 import { runCheck, type RunOutcome } from './run-check';
 import { applyCriticality, nextStatus, worst, type FlapState } from './status';
 import type { CheckDefinition } from './types';
@@ -34,6 +35,9 @@ interface Entry {
   options: ResolvedOptions;
   flap: FlapState;
   last?: { result: CheckResult; outcome: RunOutcome; at: number; time: string };
+  history: History;
+  /** Wall-clock ms when the reported state last changed (the first run's time before any change). */
+  stateSince?: number;
   runs: number;
   everPassed: boolean;
   failingSince?: number;
@@ -43,6 +47,19 @@ interface Entry {
   busy: boolean;
   pending?: Promise<unknown>;
   pendingSince?: number;
+}
+
+/** One check in history(): its state now, since when, and its recent results. */
+export interface CheckHistory {
+  name: string;
+  status: Status;
+  /** ISO time the current state began, and how long ago (absent before the first run). */
+  since?: string;
+  forMs?: number;
+  /** Share of the results held that are `pass`. */
+  passRatio?: number;
+  /** Newest first. */
+  results: HistoryEntry[];
 }
 
 /** How many missed runs (interval + timeout each) make a result stale. */
@@ -64,13 +81,15 @@ export class HealthEngine {
     private readonly hooks: EngineHooks = {},
     private readonly reminderMs = 300_000,
     private readonly now: () => number = () => performance.now(),
+    /** Results kept per check for history(). */
+    private readonly historySize = 60,
   ) {}
 
   /** Adds a check; a check of the same name is replaced (its connections closed). */
   register(check: CheckDefinition, options: ResolvedOptions): void {
     const previous = this.entries.get(check.name);
     if (previous) this.retire(previous);
-    const entry: Entry = { check, options, flap: { status: undefined, worseStreak: 0, betterStreak: 0 }, runs: 0, everPassed: false, busy: false };
+    const entry: Entry = { check, options, flap: { status: undefined, worseStreak: 0, betterStreak: 0 }, history: new History(this.historySize), runs: 0, everPassed: false, busy: false };
     this.entries.set(check.name, entry);
     this.changes++;
     if (this.running) this.schedule(entry, options.initialDelayMs);
@@ -128,6 +147,17 @@ export class HealthEngine {
   snapshot(): CheckSnapshot[] {
     const now = this.now();
     return [...this.entries.values()].map((entry) => this.view(entry, now));
+  }
+
+  /** Each check's recent results, newest first, with how long it has been in its state and its pass ratio. */
+  history(): CheckHistory[] {
+    const now = this.now();
+    return [...this.entries.values()].map((entry) => {
+      const { status } = this.view(entry, now);
+      const since = entry.stateSince === undefined ? {} : { since: new Date(entry.stateSince).toISOString(), forMs: Date.now() - entry.stateSince };
+      const passRatio = entry.history.passRatio();
+      return { name: entry.check.name, status, ...since, ...(passRatio === undefined ? {} : { passRatio }), results: entry.history.newestFirst() };
+    });
   }
 
   /** Overall status of a group (or of all checks), and the checks in it. */
@@ -226,11 +256,15 @@ export class HealthEngine {
     const informative = entry.runs === 0 || outcome.result.status !== 'pass' || from !== entry.flap.status;
     outcome.traced = fresh ? this.traced(entry.check.name, outcome.traceId, informative) : entry.last?.outcome.traced;
     entry.runs++;
-    entry.last = { result, outcome, at: now, time: new Date().toISOString() };
+    const time = new Date().toISOString();
+    entry.last = { result, outcome, at: now, time };
     this.changes++;
     const to = entry.flap.status!;
+    const { traceId } = idsOf(outcome);
+    entry.history.add({ time, status: to, durationMs: Math.round(outcome.durationMs * 100) / 100, ...(result.output ? { output: result.output } : {}), ...(traceId ? { traceId } : {}) });
     if (to !== 'fail') entry.everPassed = true;
     if (from !== to) {
+      entry.stateSince = Date.now();
       entry.failingSince = to === 'fail' ? now : undefined;
       entry.remindedAt = now;
       this.notify(() => this.hooks.onChange?.({ check: entry.check.name, from, to, reason: result.output, ...idsOf(outcome) }));

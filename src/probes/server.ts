@@ -6,6 +6,7 @@ import type { HealthEngine } from '../health/engine';
 import { httpStatusOf } from '../health/status';
 import type { Group } from '../types';
 import { HEADERS, listenBounded, send, type AgentServerOptions } from './agent-server';
+import { redactDeep } from '../util/redact';
 import { buildReport, liveFields, renderReport, type RenderedReport, type ServiceInfo } from './report';
 
 export interface ProbeServerOptions extends AgentServerOptions {
@@ -34,7 +35,7 @@ const REPORT_TTL_MS = 500;
  */
 export function startProbeServer(engine: HealthEngine, options: ProbeServerOptions): Promise<Server> {
   const reports = new Reports(engine, options);
-  return listenBounded(options, (req, res) => handle(reports, options, req, res));
+  return listenBounded(options, (req, res) => handle(engine, reports, options, req, res));
 }
 
 /** Rendered reports per route and detail level, rebuilt when the engine changes (or after REPORT_TTL_MS). */
@@ -57,14 +58,17 @@ class Reports {
   }
 }
 
-const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys()] }));
+/** Recent results of every check (src/health/history.ts), under the same disclosure as /health. */
+export const HISTORY_ROUTE = '/health/history';
+
+const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE] }));
 const NOT_ALLOWED = Buffer.from(JSON.stringify({ error: 'Method Not Allowed' }));
 
 /** Answers one request; returns the route label for metrics (bounded cardinality). */
-function handle(reports: Reports, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse): string {
+function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse): string {
   req.resume();
   const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
-  if (!ROUTES.has(path)) {
+  if (!ROUTES.has(path) && path !== HISTORY_ROUTE) {
     send(res, req, 404, 'application/json', NOT_FOUND);
     return 'other';
   }
@@ -74,6 +78,10 @@ function handle(reports: Reports, options: ProbeServerOptions, req: IncomingMess
     return path;
   }
   const details = showDetails(options.details, options.token, req.socket.remoteAddress, req.headers.authorization);
+  if (path === HISTORY_ROUTE) {
+    send(res, req, 200, 'application/json', historyBody(engine, details));
+    return path;
+  }
   const rendered = reports.get(path, ROUTES.get(path), details);
   const live = liveFields();
   res.writeHead(httpStatusOf(rendered.status), { ...HEADERS, 'content-type': 'application/health+json', 'content-length': rendered.head.length + live.length + rendered.tail.length });
@@ -86,6 +94,16 @@ function handle(reports: Reports, options: ProbeServerOptions, req: IncomingMess
     res.end(rendered.tail);
   }
   return path;
+}
+
+/** The history report; without details, the overall status alone, as /health gives it. Built per request: it is asked for rarely. */
+function historyBody(engine: HealthEngine, details: boolean): Buffer {
+  const { status } = engine.status();
+  const time = new Date().toISOString();
+  if (!details) return Buffer.from(JSON.stringify({ status, time }));
+  const checks = Object.fromEntries(engine.history().map(({ name, ...rest }) => [name, rest]));
+  // Outputs were redacted when they ran; the secrets known since are masked too.
+  return Buffer.from(JSON.stringify({ status, time, checks: redactDeep(checks) }));
 }
 
 /**
