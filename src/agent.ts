@@ -8,6 +8,7 @@ import { createCheck } from './checks';
 import { AppClientDiscovery, type AppClientCheck } from './checks/app-clients';
 import { createTelemetryCheck } from './checks/telemetry';
 import { HealthEngine } from './health/engine';
+import type { RotationChange } from './health/engine';
 import { assertValidCheck, resolveOptions } from './health/options';
 import type { CheckFn, CheckOptions, CheckSnapshot, StateChange } from './types';
 import { portOf, probeServers } from './probes/agent-server';
@@ -75,6 +76,7 @@ export class Agent {
       onRun: (check, result, durationMs) => this.metrics?.onRun(check, result, durationMs),
       onRunTraced: (check, traceId, informative) => this.telemetry?.onCheckRun(check, traceId, informative) ?? true,
       onChange: (change) => this.onChange(change),
+      onRotation: (change) => this.onRotation(change),
       onStillFailing: (check, sinceMs, reason, traceId, spanId) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason, ...runIds(traceId, spanId) }, `check ${check} is still failing`),
     }, undefined, undefined, config.historySize);
     if (!config.env.OTEL_SDK_DISABLED) {
@@ -200,6 +202,19 @@ export class Agent {
     if (change.to === 'fail') this.logger.warn(line, `check ${change.check} is failing: ${change.reason ?? 'no reason given'}`);
     else if (change.from !== undefined || change.to !== 'pass') this.logger.info(line, `check ${change.check} changed from ${change.from ?? 'unknown'} to ${change.to}`);
     this.hooks.onStateChange?.(change);
+  }
+
+  /** An operator's out-of-service switch: one line and one span each way. */
+  private onRotation(change: RotationChange): void {
+    const tracer = trace.getTracer('vigil-agent');
+    if (change.inService) {
+      tracer.startSpan('vigil.in_service', { attributes: { 'vigil.rotation.by': change.by } }, ROOT_CONTEXT).end();
+      this.logger.info({ inService: true, by: change.by }, change.by === 'expired' ? 'back in service: the out-of-service time ran out' : 'back in service, by an operator');
+      return;
+    }
+    const { until, reason } = change.outOfService;
+    tracer.startSpan('vigil.out_of_service', { attributes: { 'vigil.rotation.until': until, 'vigil.rotation.reason': reason } }, ROOT_CONTEXT).end();
+    this.logger.warn({ inService: false, until, reason }, `taken out of service by an operator until ${until}: ${reason}; readiness is 503`);
   }
 
   /** SIGTERM / SIGINT: readiness 503 at once, drain, stop checks, flush; then the signal's default unless the app handles it. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `vigil-agent probe ready|live|startup` for container HEALTHCHECKs in images without curl, and
 // `vigil-agent check` to run the configured checks once and print what they say, and
-// `vigil-agent version` to answer "which SDK is inside?".
+// `vigil-agent version` to answer "which SDK is inside?", and `vigil-agent out-of-service` /
+// `in-service` to take this instance out of rotation for a time (with VIGIL_TOKEN).
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -10,7 +11,10 @@ import { runChecksOnce } from './api';
 const USAGE = `usage:
   vigil-agent probe <ready|live|startup|health> [--port 9000] [--host 127.0.0.1] [--timeout 2000]
   vigil-agent check [--json]        run the checks configured by VIGIL_* / VIGIL_CONFIG once
-  vigil-agent version [--all]       the agent's version and the OpenTelemetry packages inside it (--all: every bundled package)`;
+  vigil-agent version [--all]       the agent's version and the OpenTelemetry packages inside it (--all: every bundled package)
+  vigil-agent out-of-service --for <10m|90s|2h> [--reason text] [--port 9000] [--host 127.0.0.1]
+                                    readiness 503 for that long (liveness stays 200); needs VIGIL_TOKEN
+  vigil-agent in-service [--port 9000] [--host 127.0.0.1]   back in rotation now`;
 
 /** The value of `--name`, or the fallback when the flag is absent; a malformed value is a usage error. */
 function flag(args: string[], name: string, fallback: string, valid: (value: string) => boolean = () => true): string {
@@ -28,9 +32,7 @@ const isPositive = (v: string) => /^\d+$/.test(v) && Number(v) > 0;
 function probe(args: string[]): void {
   const kind = args[0];
   if (!['ready', 'live', 'startup', 'health'].includes(kind)) fail(`unknown probe "${kind ?? ''}"`);
-  const envPort = process.env.VIGIL_PORT && isPort(process.env.VIGIL_PORT) ? process.env.VIGIL_PORT : '9000';
-  const port = Number(flag(args, 'port', envPort, isPort));
-  const host = flag(args, 'host', '127.0.0.1');
+  const { host, port } = target(args);
   const timeout = Number(flag(args, 'timeout', '2000', isPositive));
   const path = kind === 'health' ? '/health' : `/health/${kind}`;
   // The probe server tells details to loopback callers (VIGIL_DETAILS=local) and to holders of
@@ -46,6 +48,35 @@ function probe(args: string[]): void {
   req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
   req.on('error', (error) => {
     process.stdout.write(`${path}: ${error.message}\n`);
+    process.exitCode = 1;
+  });
+  req.end();
+}
+
+/** The probe server's address: --port and --host, else VIGIL_PORT, else 127.0.0.1:9000. */
+function target(args: string[]): { host: string; port: number } {
+  const envPort = process.env.VIGIL_PORT && isPort(process.env.VIGIL_PORT) ? process.env.VIGIL_PORT : '9000';
+  return { port: Number(flag(args, 'port', envPort, isPort)), host: flag(args, 'host', '127.0.0.1') };
+}
+
+/** POST /health/out-of-service or /health/in-service with the token; prints the answer, exit 0 on 200. */
+function rotation(args: string[], out: boolean): void {
+  const token = process.env.VIGIL_TOKEN?.trim();
+  if (!token) fail('VIGIL_TOKEN must be set: the probe server takes an instance out of service only for its holders');
+  if (out && !flag(args, 'for', '')) fail('--for is needed: how long, e.g. 10m');
+  const query = out ? `?${new URLSearchParams({ for: flag(args, 'for', ''), reason: flag(args, 'reason', '') })}` : '';
+  const path = `/health/${out ? 'out-of-service' : 'in-service'}${query}`;
+  const req = request({ ...target(args), path, method: 'POST', timeout: 5_000, headers: { authorization: `Bearer ${token}` } }, (res) => {
+    let body = '';
+    res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; });
+    res.on('end', () => {
+      process.stdout.write(`${res.statusCode}: ${body}\n`);
+      process.exitCode = res.statusCode === 200 ? 0 : 1;
+    });
+  });
+  req.on('timeout', () => req.destroy(new Error('no answer within 5000 ms')));
+  req.on('error', (error) => {
+    process.stdout.write(`${error.message}\n`);
     process.exitCode = 1;
   });
   req.end();
@@ -81,4 +112,6 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'probe') probe(rest);
 else if (command === 'check') void check(rest);
 else if (command === 'version') version(rest);
+else if (command === 'out-of-service') rotation(rest, true);
+else if (command === 'in-service') rotation(rest, false);
 else fail(command ? `unknown command "${command}"` : 'no command given');

@@ -26,6 +26,8 @@ export interface EngineHooks {
   onRunTraced?(check: string, traceId: string, informative: boolean): boolean;
   /** After a change of a check's reported state (logs, listeners). */
   onChange?(change: StateChange): void;
+  /** The instance was taken out of rotation, or is back in it (`by`: an operator, or the time ran out). */
+  onRotation?(change: RotationChange): void;
   /** While a check stays failed, at most once per `reminderMs`; with the trace of the latest run. */
   onStillFailing?(check: string, sinceMs: number, reason: string | undefined, traceId: string, spanId: string): void;
 }
@@ -48,6 +50,15 @@ interface Entry {
   pending?: Promise<unknown>;
   pendingSince?: number;
 }
+
+/** Out of rotation on an operator's word: readiness fails until `until`, whatever the checks say. */
+export interface OutOfService {
+  /** ISO time it ends by itself. */
+  until: string;
+  reason: string;
+}
+
+export type RotationChange = { inService: false; by: 'operator'; outOfService: OutOfService } | { inService: true; by: 'operator' | 'expired' };
 
 /** One check in history(): its state now, since when, and its recent results. */
 export interface CheckHistory {
@@ -74,6 +85,7 @@ export class HealthEngine {
   private running = false;
   private shuttingDown = false;
   private startupComplete = false;
+  private rotation: { state: OutOfService; timer: NodeJS.Timeout } | undefined;
   /** Bumped by every change of what snapshot() and status() return, except staleness (time). */
   private changes = 0;
 
@@ -120,6 +132,7 @@ export class HealthEngine {
   /** Stops scheduling and closes every check's connections. */
   async stop(): Promise<void> {
     this.running = false;
+    if (this.rotation) clearTimeout(this.rotation.timer);
     this.changes++;
     await Promise.all([...this.entries.values()].map((entry) => this.retire(entry)));
   }
@@ -132,6 +145,36 @@ export class HealthEngine {
 
   get isShuttingDown(): boolean {
     return this.shuttingDown;
+  }
+
+  /** Readiness fails for `durationMs` (or until returnToService), with the reason; replaces a period under way. */
+  takeOutOfService(durationMs: number, reason: string): OutOfService {
+    if (this.rotation) clearTimeout(this.rotation.timer);
+    const state = { until: new Date(Date.now() + durationMs).toISOString(), reason };
+    const timer = setTimeout(() => this.endOutOfService('expired'), Math.min(durationMs, MAX_TIMER_MS));
+    timer.unref();
+    this.rotation = { state, timer };
+    this.changes++;
+    this.notify(() => this.hooks.onRotation?.({ inService: false, by: 'operator', outOfService: state }));
+    return state;
+  }
+
+  /** Back in rotation; false when it was not out. */
+  returnToService(): boolean {
+    return this.endOutOfService('operator');
+  }
+
+  get outOfService(): OutOfService | undefined {
+    return this.rotation?.state;
+  }
+
+  private endOutOfService(by: 'operator' | 'expired'): boolean {
+    if (!this.rotation) return false;
+    clearTimeout(this.rotation.timer);
+    this.rotation = undefined;
+    this.changes++;
+    this.notify(() => this.hooks.onRotation?.({ inService: true, by }));
+    return true;
   }
 
   /**
@@ -165,7 +208,7 @@ export class HealthEngine {
     const checks = this.snapshot().filter((c) => !group || c.groups.includes(group));
     // Liveness restarts pods: only a check that has run and failed may turn it, never a pending one.
     let status = worst(checks.filter((c) => group !== 'live' || c.runs > 0).map((c) => c.status));
-    if (group === 'ready' && this.shuttingDown) status = 'fail';
+    if (group === 'ready' && (this.shuttingDown || this.rotation)) status = 'fail';
     if (group === 'startup') {
       // Startup latches: once every startup check has succeeded once, it stays done. With none
       // registered yet it passes without latching: a check the application registers later

@@ -6,7 +6,7 @@ import type { HealthEngine } from '../health/engine';
 import { httpStatusOf } from '../health/status';
 import type { Group } from '../types';
 import { HEADERS, listenBounded, send, type AgentServerOptions } from './agent-server';
-import { redactDeep } from '../util/redact';
+import { redact, redactDeep } from '../util/redact';
 import { buildReport, liveFields, renderReport, type RenderedReport, type ServiceInfo } from './report';
 
 export interface ProbeServerOptions extends AgentServerOptions {
@@ -51,7 +51,7 @@ class Reports {
     const cached = this.cache.get(key);
     if (cached && cached.version === version && now - cached.builtAt < REPORT_TTL_MS) return cached;
     const { status, checks } = this.engine.status(group);
-    const output = group === 'ready' && this.engine.isShuttingDown ? 'shutting down' : undefined;
+    const output = group === 'ready' && this.engine.isShuttingDown ? 'shutting down' : rotationOutput(this.engine, group);
     const rendered = renderReport(buildReport(status, checks, this.options.service, details, output), version, now);
     this.cache.set(key, rendered);
     return rendered;
@@ -61,13 +61,22 @@ class Reports {
 /** Recent results of every check (src/health/history.ts), under the same disclosure as /health. */
 export const HISTORY_ROUTE = '/health/history';
 
-const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE] }));
+/** An operator's switch (POST, with the token): out of rotation for a time, or back in it. */
+export const ROTATION_ROUTES = ['/health/out-of-service', '/health/in-service'];
+/** The longest an instance may be taken out of rotation at once. */
+const MAX_OUT_OF_SERVICE_MS = 24 * 3_600_000;
+
+const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE, ...ROTATION_ROUTES] }));
 const NOT_ALLOWED = Buffer.from(JSON.stringify({ error: 'Method Not Allowed' }));
 
 /** Answers one request; returns the route label for metrics (bounded cardinality). */
 function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse): string {
   req.resume();
   const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
+  if (ROTATION_ROUTES.includes(path)) {
+    switchRotation(engine, options, req, res, path);
+    return path;
+  }
   if (!ROUTES.has(path) && path !== HISTORY_ROUTE) {
     send(res, req, 404, 'application/json', NOT_FOUND);
     return 'other';
@@ -94,6 +103,47 @@ function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOpti
     res.end(rendered.tail);
   }
   return path;
+}
+
+/** Why readiness (and /health, which says so) fails while out of rotation. */
+function rotationOutput(engine: HealthEngine, group: Group | undefined): string | undefined {
+  const out = engine.outOfService;
+  return out && (group === 'ready' || group === undefined) ? `out of service until ${out.until}: ${out.reason}` : undefined;
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/**
+ * POST /health/out-of-service?for=10m&reason=... and POST /health/in-service, for holders of
+ * VIGIL_TOKEN only (whatever VIGIL_DETAILS says): anyone else changes nothing.
+ */
+function switchRotation(engine: HealthEngine, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse, path: string): void {
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST');
+    return send(res, req, 405, 'application/json', NOT_ALLOWED);
+  }
+  if (!options.token) return send(res, req, 403, 'application/json', json({ error: 'VIGIL_TOKEN is not set: the instance cannot be taken out of service' }));
+  if (!holdsToken(options.token, req.headers.authorization)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return send(res, req, 401, 'application/json', json({ error: 'Authorization: Bearer <VIGIL_TOKEN> required' }));
+  }
+  if (path === '/health/in-service') return send(res, req, 200, 'application/json', json({ inService: true, wasOut: engine.returnToService() }));
+  const query = new URL(req.url ?? '/', 'http://probe').searchParams;
+  const durationMs = parseDuration(query.get('for') ?? '');
+  if (durationMs === undefined || durationMs <= 0 || durationMs > MAX_OUT_OF_SERVICE_MS) {
+    return send(res, req, 400, 'application/json', json({ error: 'for= needs a duration up to 24h: 90s, 10m, 2h, or ms' }));
+  }
+  const reason = redact((query.get('reason') ?? '').slice(0, 200).trim()) || 'taken out of service by an operator';
+  send(res, req, 200, 'application/json', json({ inService: false, outOfService: engine.takeOutOfService(durationMs, reason) }));
+}
+
+const DURATION_UNITS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `10m`, `2h`, or a number of ms. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms') as keyof typeof DURATION_UNITS]);
 }
 
 /** The history report; without details, the overall status alone, as /health gives it. Built per request: it is asked for rarely. */
