@@ -7,6 +7,7 @@ import { httpStatusOf } from '../health/status';
 import type { Group } from '../types';
 import { HEADERS, listenBounded, send, type AgentServerOptions } from './agent-server';
 import { redact, redactDeep } from '../util/redact';
+import { renderStatusPage, STATUS_PAGE_CSP } from './status-page';
 import { buildReport, liveFields, renderReport, type RenderedReport, type ServiceInfo } from './report';
 
 export interface ProbeServerOptions extends AgentServerOptions {
@@ -61,12 +62,15 @@ class Reports {
 /** Recent results of every check (src/health/history.ts), under the same disclosure as /health. */
 export const HISTORY_ROUTE = '/health/history';
 
+/** The status page (./status-page.ts), under the same disclosure as /health. */
+export const UI_ROUTE = '/health/ui';
+
 /** An operator's switch (POST, with the token): out of rotation for a time, or back in it. */
 export const ROTATION_ROUTES = ['/health/out-of-service', '/health/in-service'];
 /** The longest an instance may be taken out of rotation at once. */
 const MAX_OUT_OF_SERVICE_MS = 24 * 3_600_000;
 
-const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE, ...ROTATION_ROUTES] }));
+const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE, UI_ROUTE, ...ROTATION_ROUTES] }));
 const NOT_ALLOWED = Buffer.from(JSON.stringify({ error: 'Method Not Allowed' }));
 
 /** Answers one request; returns the route label for metrics (bounded cardinality). */
@@ -77,7 +81,7 @@ function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOpti
     switchRotation(engine, options, req, res, path);
     return path;
   }
-  if (!ROUTES.has(path) && path !== HISTORY_ROUTE) {
+  if (!ROUTES.has(path) && path !== HISTORY_ROUTE && path !== UI_ROUTE) {
     send(res, req, 404, 'application/json', NOT_FOUND);
     return 'other';
   }
@@ -89,6 +93,13 @@ function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOpti
   const details = showDetails(options.details, options.token, req.socket.remoteAddress, req.headers.authorization);
   if (path === HISTORY_ROUTE) {
     send(res, req, 200, 'application/json', historyBody(engine, details));
+    return path;
+  }
+  if (path === UI_ROUTE) {
+    res.setHeader('content-security-policy', STATUS_PAGE_CSP);
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('referrer-policy', 'no-referrer');
+    send(res, req, 200, 'text/html; charset=utf-8', statusPage(engine, options, details, req.url ?? ''));
     return path;
   }
   const rendered = reports.get(path, ROUTES.get(path), details);
@@ -144,6 +155,15 @@ export function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!match) return undefined;
   return Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms') as keyof typeof DURATION_UNITS]);
+}
+
+/** `?refresh=N` seconds (1 to 300; 5 by default) between the page's reloads. */
+function statusPage(engine: HealthEngine, options: ProbeServerOptions, details: boolean, url: string): Buffer {
+  const asked = Number(new URL(url, 'http://probe').searchParams.get('refresh'));
+  const refreshSeconds = Number.isInteger(asked) && asked >= 1 && asked <= 300 ? asked : 5;
+  const { status } = engine.status();
+  const checks = details ? (redactDeep(engine.history()) as ReturnType<HealthEngine['history']>) : [];
+  return Buffer.from(renderStatusPage({ status, service: details ? options.service.serviceId : 'vigil', checks, outOfService: details ? engine.outOfService : undefined, details, refreshSeconds }));
 }
 
 /** The history report; without details, the overall status alone, as /health gives it. Built per request: it is asked for rarely. */

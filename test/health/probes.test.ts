@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { HISTORY_ROUTE, ROUTES } from '../../src/probes/server';
+import { HISTORY_ROUTE, ROTATION_ROUTES, ROUTES, UI_ROUTE } from '../../src/probes/server';
 import { engineFor, eventually, options, probe, runsOf, scripted, serve } from './harness';
 
 test('GET and HEAD answer every route as application/health+json, never cached', async (t) => {
@@ -32,7 +32,7 @@ test('other paths are 404 and other methods 405 with Allow, both never cached', 
     const res = await probe(port, path);
     assert.equal(res.status, 404, path);
     assert.equal(res.headers.get('cache-control'), 'no-store');
-    assert.deepEqual(res.body.routes, [...ROUTES.keys(), HISTORY_ROUTE]);
+    assert.deepEqual(res.body.routes, [...ROUTES.keys(), HISTORY_ROUTE, UI_ROUTE, ...ROTATION_ROUTES]);
   }
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
     const res = await probe(port, '/health/ready', { method });
