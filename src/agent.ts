@@ -186,10 +186,11 @@ export class Agent {
     process.off('beforeExit', this.onBeforeExit);
     this.engine.beginShutdown();
     await this.engine.stop();
-    for (const server of [this.server, this.metricsServer]) {
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      server?.closeAllConnections();
-    }
+    await Promise.all([this.server, this.metricsServer].map((server) => new Promise<void>((resolve) => {
+      if (!server) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    })));
     await this.telemetry?.shutdown(this.config.flushTimeoutMs);
   }
 

@@ -32,31 +32,13 @@ const isPositive = (v: string) => /^\d+$/.test(v) && Number(v) > 0;
 function probe(args: string[]): void {
   const kind = args[0];
   if (!['ready', 'live', 'startup', 'health'].includes(kind)) fail(`unknown probe "${kind ?? ''}"`);
-  const { host, port } = target(args);
   const timeout = Number(flag(args, 'timeout', '2000', isPositive));
   const path = kind === 'health' ? '/health' : `/health/${kind}`;
   // The probe server tells details to loopback callers (VIGIL_DETAILS=local) and to holders of
   // the token: one given to the process is sent, for a --host that is not loopback or for
   // VIGIL_DETAILS=token. Only the status code is printed either way.
   const token = process.env.VIGIL_TOKEN?.trim();
-  const headers = token ? { authorization: `Bearer ${token}` } : undefined;
-  const req = request({ host, port, path, method: 'GET', timeout, headers }, (res) => {
-    res.resume();
-    process.stdout.write(`${path}: ${res.statusCode}\n`);
-    process.exitCode = res.statusCode === 200 ? 0 : 1;
-  });
-  req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
-  req.on('error', (error) => {
-    process.stdout.write(`${path}: ${error.message}\n`);
-    process.exitCode = 1;
-  });
-  req.end();
-}
-
-/** The probe server's address: --port and --host, else VIGIL_PORT, else 127.0.0.1:9000. */
-function target(args: string[]): { host: string; port: number } {
-  const envPort = process.env.VIGIL_PORT && isPort(process.env.VIGIL_PORT) ? process.env.VIGIL_PORT : '9000';
-  return { port: Number(flag(args, 'port', envPort, isPort)), host: flag(args, 'host', '127.0.0.1') };
+  call(args, 'GET', path, timeout, token, (status) => `${path}: ${status}`, (message) => `${path}: ${message}`);
 }
 
 /** POST /health/out-of-service or /health/in-service with the token; prints the answer, exit 0 on 200. */
@@ -65,18 +47,25 @@ function rotation(args: string[], out: boolean): void {
   if (!token) fail('VIGIL_TOKEN must be set: the probe server takes an instance out of service only for its holders');
   if (out && !flag(args, 'for', '')) fail('--for is needed: how long, e.g. 10m');
   const query = out ? `?${new URLSearchParams({ for: flag(args, 'for', ''), reason: flag(args, 'reason', '') })}` : '';
-  const path = `/health/${out ? 'out-of-service' : 'in-service'}${query}`;
-  const req = request({ ...target(args), path, method: 'POST', timeout: 5_000, headers: { authorization: `Bearer ${token}` } }, (res) => {
+  call(args, 'POST', `/health/${out ? 'out-of-service' : 'in-service'}${query}`, 5_000, token, (status, body) => `${status}: ${body}`, (message) => message);
+}
+
+/** One request to the probe server (--port / --host, else VIGIL_PORT, else 127.0.0.1:9000): prints a line, exit 0 on 200, 1 otherwise. */
+function call(args: string[], method: string, path: string, timeout: number, token: string | undefined, answered: (status: number | undefined, body: string) => string, failed: (message: string) => string): void {
+  const envPort = process.env.VIGIL_PORT && isPort(process.env.VIGIL_PORT) ? process.env.VIGIL_PORT : '9000';
+  const target = { port: Number(flag(args, 'port', envPort, isPort)), host: flag(args, 'host', '127.0.0.1') };
+  const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+  const req = request({ ...target, path, method, timeout, headers }, (res) => {
     let body = '';
     res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; });
     res.on('end', () => {
-      process.stdout.write(`${res.statusCode}: ${body}\n`);
+      process.stdout.write(`${answered(res.statusCode, body)}\n`);
       process.exitCode = res.statusCode === 200 ? 0 : 1;
     });
   });
-  req.on('timeout', () => req.destroy(new Error('no answer within 5000 ms')));
+  req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
   req.on('error', (error) => {
-    process.stdout.write(`${error.message}\n`);
+    process.stdout.write(`${failed(error.message)}\n`);
     process.exitCode = 1;
   });
   req.end();

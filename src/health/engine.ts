@@ -73,6 +73,11 @@ export interface CheckHistory {
   results: HistoryEntry[];
 }
 
+/** Of a run's output, what its history keeps (the latest run keeps all of it, up to run-check's cut). */
+const HISTORY_OUTPUT_CHARS = 256;
+
+const hundredths = (ms: number) => Math.round(ms * 100) / 100;
+
 /** How many missed runs (interval + timeout each) make a result stale. */
 const STALE_AFTER_RUNS = 3;
 
@@ -133,6 +138,7 @@ export class HealthEngine {
   async stop(): Promise<void> {
     this.running = false;
     if (this.rotation) clearTimeout(this.rotation.timer);
+    this.rotation = undefined;
     this.changes++;
     await Promise.all([...this.entries.values()].map((entry) => this.retire(entry)));
   }
@@ -197,7 +203,8 @@ export class HealthEngine {
     const now = this.now();
     return [...this.entries.values()].map((entry) => {
       const { status } = this.view(entry, now);
-      const since = entry.stateSince === undefined ? {} : { since: new Date(entry.stateSince).toISOString(), forMs: Date.now() - entry.stateSince };
+      // A stale check's state began when it went stale, which no result records: no age is given.
+      const since = entry.stateSince === undefined || this.isStale(entry, now) ? {} : { since: new Date(entry.stateSince).toISOString(), forMs: Date.now() - entry.stateSince };
       const passRatio = entry.history.passRatio();
       return { name: entry.check.name, status, ...since, ...(passRatio === undefined ? {} : { passRatio }), results: entry.history.newestFirst() };
     });
@@ -225,9 +232,8 @@ export class HealthEngine {
     const base = { name: check.name, critical: options.critical, groups: options.groups, componentType: options.componentType, runs: entry.runs };
     if (!last) return { ...base, status: withoutResult(options), output: this.running ? 'pending: no run has completed yet' : 'not started' };
     const { result, outcome } = last;
-    const staleAfter = STALE_AFTER_RUNS * (options.intervalMs + options.timeoutMs);
     const age = now - last.at;
-    const stale = this.running && age > staleAfter;
+    const stale = this.isStale(entry, now);
     return {
       ...base,
       status: stale ? withoutResult(options) : entry.flap.status ?? 'fail',
@@ -237,9 +243,15 @@ export class HealthEngine {
       details: result.details,
       componentType: result.componentType ?? options.componentType,
       time: last.time,
-      durationMs: Math.round(outcome.durationMs * 100) / 100,
+      durationMs: hundredths(outcome.durationMs),
       ...(outcome.traced === false ? {} : idsOf(outcome)),
     };
+  }
+
+  /** No result for STALE_AFTER_RUNS runs while the engine runs. */
+  private isStale(entry: Entry, now: number): boolean {
+    const { intervalMs, timeoutMs } = entry.options;
+    return this.running && entry.last !== undefined && now - entry.last.at > STALE_AFTER_RUNS * (intervalMs + timeoutMs);
   }
 
   private schedule(entry: Entry, delayMs: number): void {
@@ -304,7 +316,7 @@ export class HealthEngine {
     this.changes++;
     const to = entry.flap.status!;
     const { traceId } = idsOf(outcome);
-    entry.history.add({ time, status: to, durationMs: Math.round(outcome.durationMs * 100) / 100, ...(result.output ? { output: result.output } : {}), ...(traceId ? { traceId } : {}) });
+    entry.history.add({ time, status: to, durationMs: hundredths(outcome.durationMs), ...(result.output ? { output: result.output.slice(0, HISTORY_OUTPUT_CHARS) } : {}), ...(traceId ? { traceId } : {}) });
     if (to !== 'fail') entry.everPassed = true;
     if (from !== to) {
       entry.stateSince = Date.now();

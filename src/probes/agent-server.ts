@@ -184,3 +184,25 @@ export function send(res: ServerResponse, req: IncomingMessage, status: number, 
   res.writeHead(status, { ...HEADERS, 'content-type': type, 'content-length': payload.length });
   res.end(req.method === 'HEAD' ? undefined : payload);
 }
+
+const NOT_ALLOWED = Buffer.from(JSON.stringify({ error: 'Method Not Allowed' }));
+
+/**
+ * The request's route (its query and a trailing slash cut), when `methods` allows its method
+ * there; otherwise it is answered here: 404 with `notFound` (route `other`), or 405 with `Allow`.
+ */
+export function routeOf(req: IncomingMessage, res: ServerResponse, methods: (path: string) => readonly string[] | undefined, notFound: { type: string; body: Buffer }): { path: string; answered: boolean } {
+  req.resume();
+  const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
+  const allowed = methods(path);
+  if (!allowed) {
+    send(res, req, 404, notFound.type, notFound.body);
+    return { path: 'other', answered: true };
+  }
+  if (!allowed.includes(req.method ?? '')) {
+    res.setHeader('allow', allowed.join(', '));
+    send(res, req, 405, 'application/json', NOT_ALLOWED);
+    return { path, answered: true };
+  }
+  return { path, answered: false };
+}

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import type { DetailLevel } from '../config/settings';
 import type { HealthEngine } from '../health/engine';
 import { httpStatusOf } from '../health/status';
 import type { Group } from '../types';
-import { HEADERS, listenBounded, send, type AgentServerOptions } from './agent-server';
+import { HEADERS, listenBounded, routeOf, send, type AgentServerOptions } from './agent-server';
 import { redact, redactDeep } from '../util/redact';
 import { renderStatusPage, STATUS_PAGE_CSP } from './status-page';
 import { buildReport, liveFields, renderReport, type RenderedReport, type ServiceInfo } from './report';
@@ -41,21 +41,35 @@ export function startProbeServer(engine: HealthEngine, options: ProbeServerOptio
 
 /** Rendered reports per route and detail level, rebuilt when the engine changes (or after REPORT_TTL_MS). */
 class Reports {
-  private readonly cache = new Map<string, RenderedReport>();
+  private readonly cache = new Map<string, { version: number; builtAt: number; value: unknown }>();
 
   constructor(private readonly engine: HealthEngine, private readonly options: ProbeServerOptions) {}
 
   get(path: string, group: Group | undefined, details: boolean): RenderedReport {
-    const key = details ? `${path} details` : path;
+    return this.memo(details ? `${path} details` : path, (version, now) => {
+      const { status, checks } = this.engine.status(group);
+      const output = group === 'ready' && this.engine.isShuttingDown ? 'shutting down' : rotationOutput(this.engine, group);
+      return renderReport(buildReport(status, checks, this.options.service, details, output), version, now);
+    });
+  }
+
+  history(details: boolean): Buffer {
+    return this.memo(`${HISTORY_ROUTE} ${details}`, () => historyBody(this.engine, details));
+  }
+
+  page(details: boolean, refreshSeconds: number): Buffer {
+    return this.memo(`${UI_ROUTE} ${details} ${refreshSeconds}`, () => statusPage(this.engine, this.options, details, refreshSeconds));
+  }
+
+  /** A body per key, rebuilt when the engine changes or after REPORT_TTL_MS: a caller repeating a request costs one build per interval. */
+  private memo<T>(key: string, build: (version: number, now: number) => T): T {
     const version = this.engine.version;
     const now = performance.now();
     const cached = this.cache.get(key);
-    if (cached && cached.version === version && now - cached.builtAt < REPORT_TTL_MS) return cached;
-    const { status, checks } = this.engine.status(group);
-    const output = group === 'ready' && this.engine.isShuttingDown ? 'shutting down' : rotationOutput(this.engine, group);
-    const rendered = renderReport(buildReport(status, checks, this.options.service, details, output), version, now);
-    this.cache.set(key, rendered);
-    return rendered;
+    if (cached && cached.version === version && now - cached.builtAt < REPORT_TTL_MS) return cached.value as T;
+    const value = build(version, now);
+    this.cache.set(key, { version, builtAt: now, value });
+    return value;
   }
 }
 
@@ -70,36 +84,33 @@ export const ROTATION_ROUTES = ['/health/out-of-service', '/health/in-service'];
 /** The longest an instance may be taken out of rotation at once. */
 const MAX_OUT_OF_SERVICE_MS = 24 * 3_600_000;
 
-const NOT_FOUND = Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE, UI_ROUTE, ...ROTATION_ROUTES] }));
-const NOT_ALLOWED = Buffer.from(JSON.stringify({ error: 'Method Not Allowed' }));
+const NOT_FOUND = { type: 'application/json', body: Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE, UI_ROUTE, ...ROTATION_ROUTES] })) };
+const READ = ['GET', 'HEAD'];
+const WRITE = ['POST'];
+
+function methodsOf(path: string): readonly string[] | undefined {
+  if (ROUTES.has(path) || path === HISTORY_ROUTE || path === UI_ROUTE) return READ;
+  return ROTATION_ROUTES.includes(path) ? WRITE : undefined;
+}
 
 /** Answers one request; returns the route label for metrics (bounded cardinality). */
 function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse): string {
-  req.resume();
-  const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
+  const { path, answered } = routeOf(req, res, methodsOf, NOT_FOUND);
+  if (answered) return path;
   if (ROTATION_ROUTES.includes(path)) {
     switchRotation(engine, options, req, res, path);
     return path;
   }
-  if (!ROUTES.has(path) && path !== HISTORY_ROUTE && path !== UI_ROUTE) {
-    send(res, req, 404, 'application/json', NOT_FOUND);
-    return 'other';
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('allow', 'GET, HEAD');
-    send(res, req, 405, 'application/json', NOT_ALLOWED);
-    return path;
-  }
-  const details = showDetails(options.details, options.token, req.socket.remoteAddress, req.headers.authorization);
+  const details = showDetails(options.details, options.token, req.socket.remoteAddress, req.headers.authorization, req.headers.host);
   if (path === HISTORY_ROUTE) {
-    send(res, req, 200, 'application/json', historyBody(engine, details));
+    send(res, req, 200, 'application/json', reports.history(details));
     return path;
   }
   if (path === UI_ROUTE) {
     res.setHeader('content-security-policy', STATUS_PAGE_CSP);
     res.setHeader('x-frame-options', 'DENY');
     res.setHeader('referrer-policy', 'no-referrer');
-    send(res, req, 200, 'text/html; charset=utf-8', statusPage(engine, options, details, req.url ?? ''));
+    send(res, req, 200, 'text/html; charset=utf-8', reports.page(details, refreshOf(req.url ?? '')));
     return path;
   }
   const rendered = reports.get(path, ROUTES.get(path), details);
@@ -129,10 +140,6 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
  * VIGIL_TOKEN only (whatever VIGIL_DETAILS says): anyone else changes nothing.
  */
 function switchRotation(engine: HealthEngine, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse, path: string): void {
-  if (req.method !== 'POST') {
-    res.setHeader('allow', 'POST');
-    return send(res, req, 405, 'application/json', NOT_ALLOWED);
-  }
   if (!options.token) return send(res, req, 403, 'application/json', json({ error: 'VIGIL_TOKEN is not set: the instance cannot be taken out of service' }));
   if (!holdsToken(options.token, req.headers.authorization)) {
     res.setHeader('www-authenticate', 'Bearer');
@@ -144,7 +151,8 @@ function switchRotation(engine: HealthEngine, options: ProbeServerOptions, req: 
   if (durationMs === undefined || durationMs <= 0 || durationMs > MAX_OUT_OF_SERVICE_MS) {
     return send(res, req, 400, 'application/json', json({ error: 'for= needs a duration up to 24h: 90s, 10m, 2h, or ms' }));
   }
-  const reason = redact((query.get('reason') ?? '').slice(0, 200).trim()) || 'taken out of service by an operator';
+  // Redacted whole, then cut: a cut could hide a secret from the redaction.
+  const reason = redact(query.get('reason') ?? '').slice(0, 200).trim() || 'taken out of service by an operator';
   send(res, req, 200, 'application/json', json({ inService: false, outOfService: engine.takeOutOfService(durationMs, reason) }));
 }
 
@@ -158,15 +166,18 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /** `?refresh=N` seconds (1 to 300; 5 by default) between the page's reloads. */
-function statusPage(engine: HealthEngine, options: ProbeServerOptions, details: boolean, url: string): Buffer {
+function refreshOf(url: string): number {
   const asked = Number(new URL(url, 'http://probe').searchParams.get('refresh'));
-  const refreshSeconds = Number.isInteger(asked) && asked >= 1 && asked <= 300 ? asked : 5;
+  return Number.isInteger(asked) && asked >= 1 && asked <= 300 ? asked : 5;
+}
+
+function statusPage(engine: HealthEngine, options: ProbeServerOptions, details: boolean, refreshSeconds: number): Buffer {
   const { status } = engine.status();
   const checks = details ? (redactDeep(engine.history()) as ReturnType<HealthEngine['history']>) : [];
   return Buffer.from(renderStatusPage({ status, service: details ? options.service.serviceId : 'vigil', checks, outOfService: details ? engine.outOfService : undefined, details, refreshSeconds }));
 }
 
-/** The history report; without details, the overall status alone, as /health gives it. Built per request: it is asked for rarely. */
+/** The history report; without details, the overall status alone, as /health gives it. */
 function historyBody(engine: HealthEngine, details: boolean): Buffer {
   const { status } = engine.status();
   const time = new Date().toISOString();
@@ -192,18 +203,30 @@ export function isLoopback(address: string | undefined): boolean {
  * Whether a caller sees check details (checks, output, versions, hosts...) or the status alone.
  * `local`: loopback callers and token holders; `token`: token holders; `always`; `never`.
  * A proxy on the same host (a service-mesh sidecar) makes every caller it forwards loopback.
+ * A loopback caller must also name the host by an address or `localhost` (see namesThisHost).
  */
-export function showDetails(level: DetailLevel, token: string, remoteAddress: string | undefined, authorization: string | undefined): boolean {
+export function showDetails(level: DetailLevel, token: string, remoteAddress: string | undefined, authorization: string | undefined, host?: string): boolean {
   switch (level) {
     case 'always':
       return true;
     case 'local':
-      return isLoopback(remoteAddress) || holdsToken(token, authorization);
+      return (isLoopback(remoteAddress) && namesThisHost(host)) || holdsToken(token, authorization);
     case 'token':
       return holdsToken(token, authorization);
     default:
       return false;
   }
+}
+
+/**
+ * A local caller's Host header: an IP address or `localhost` (absent: a client that sends none).
+ * A browser tricked by DNS rebinding sends the attacker's name instead, so a page of theirs open
+ * beside `kubectl port-forward` cannot read the details through it.
+ */
+function namesThisHost(host: string | undefined): boolean {
+  if (host === undefined) return true;
+  const name = host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return name === 'localhost' || isIP(name) !== 0;
 }
 
 /** `Authorization: Bearer <token>`, compared in constant time (of equal-length digests). */

@@ -74,7 +74,7 @@ export function renderStatusPage(page: StatusPage): string {
     : '';
   const body = page.details
     ? `${banner}<table><thead><tr><th>check</th><th>status</th><th>in this state</th><th>window</th><th>recent results</th><th>latency</th><th>latest output</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`
-    : '<p>Check details are shown to callers on this host and to holders of the token (VIGIL_DETAILS).</p>';
+    : '<p>Check details are not shown to this caller (VIGIL_DETAILS decides who sees them).</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${page.refreshSeconds}">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>${SHAPES[page.status]} ${page.status}: ${escape(page.service)}</title>

@@ -184,10 +184,14 @@ class DetachedMetricExporter extends DetachedExporter<ResourceMetrics> implement
 }
 
 export function createMetricExporter(env: Settings, onResult: ExportListener, selfMetrics = NO_SELF_METRICS): DetachedMetricExporter {
-  const otlp = require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
-  const exporter = detached(DetachedMetricExporter, env, 'metrics', onResult, selfMetrics, ({ delegate }) => new otlp.OTLPMetricExporterBase(delegate));
+  const otlp = () => require('@opentelemetry/exporter-metrics-otlp-http') as typeof import('@opentelemetry/exporter-metrics-otlp-http');
+  const exporter = detached(DetachedMetricExporter, env, 'metrics', onResult, selfMetrics, ({ delegate }) => new (otlp().OTLPMetricExporterBase)(delegate));
   // From the setting alone, OpenTelemetry's selectors: the reader asks as the first instruments are
   // made, before any export builds the exporter (which fails, and is reported, on a TLS file it cannot read).
-  exporter.selectAggregationTemporality = { cumulative: otlp.CumulativeTemporalitySelector, delta: otlp.DeltaTemporalitySelector, lowmemory: otlp.LowMemoryTemporalitySelector }[env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE];
+  const preference = env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE;
+  exporter.selectAggregationTemporality = (type) => {
+    const { CumulativeTemporalitySelector, DeltaTemporalitySelector, LowMemoryTemporalitySelector } = otlp();
+    return { cumulative: CumulativeTemporalitySelector, delta: DeltaTemporalitySelector, lowmemory: LowMemoryTemporalitySelector }[preference](type);
+  };
   return exporter;
 }

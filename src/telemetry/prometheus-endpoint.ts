@@ -1,7 +1,8 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { MetricData, MetricReader, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Server } from 'node:http';
-import { listenBounded, send } from '../probes/agent-server';
+import { listenBounded, routeOf, send } from '../probes/agent-server';
+import { redactMetrics } from './redacting-exporter';
 import { prometheusBaseName, type OtelMetricType } from './prometheus-names';
 
 /** The resource attributes the shipped collector deletes before its Prometheus exporter (collector-config/otel-collector.yaml, resource/metrics). */
@@ -31,9 +32,12 @@ export function createPrometheusEndpoint(): PrometheusEndpoint {
   const reader = new PrometheusExporter({ preventServerStart: true });
   // Every resource attribute left is a label of every series, as the collector's are.
   const serializer = new PrometheusSerializer(undefined, false, /.*/);
+  // Scrapes at once share one collection: a client that opens many cannot multiply the work.
+  let under: Promise<string> | undefined;
+  const collect = async () => serializer.serialize(redactMetrics(asCollectorNames((await reader.collect()).resourceMetrics)));
   return {
     reader,
-    render: async () => serializer.serialize(asCollectorNames((await reader.collect()).resourceMetrics)),
+    render: () => (under ??= collect().finally(() => { under = undefined; })),
   };
 }
 
@@ -57,29 +61,19 @@ function renamed(metric: MetricData): MetricData {
   return { ...metric, descriptor: { ...metric.descriptor, name: prometheusBaseName(metric.descriptor.name, metric.descriptor.unit, type, monotonic) } } as MetricData;
 }
 
-const NOT_FOUND = Buffer.from('Not Found: the metrics are at /metrics\n');
-const NOT_ALLOWED = Buffer.from('Method Not Allowed\n');
+const NOT_FOUND = { type: 'text/plain', body: Buffer.from('Not Found: the metrics are at /metrics\n') };
+const METRICS_METHODS = ['GET', 'HEAD'];
 const COLLECT_FAILED = Buffer.from('the metrics could not be collected\n');
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** `/metrics` on its own port (the specification's OTEL_EXPORTER_PROMETHEUS_HOST / _PORT); bounded and unref'd like the probes. */
 export function startPrometheusServer(endpoint: PrometheusEndpoint, host: string, port: number): Promise<Server> {
   return listenBounded({ host, port }, (req, res) => {
-    req.resume();
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') {
-      send(res, req, 404, 'text/plain', NOT_FOUND);
-      return 'other';
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, req, 405, 'text/plain', NOT_ALLOWED);
-      return path;
-    }
-    endpoint.render().then(
-      (text) => { if (!res.destroyed) send(res, req, 200, TEXT_FORMAT, Buffer.from(text)); },
-      () => { if (!res.destroyed) send(res, req, 500, 'text/plain', COLLECT_FAILED); },
-    );
+    const { path, answered } = routeOf(req, res, (p) => (p === '/metrics' ? METRICS_METHODS : undefined), NOT_FOUND);
+    if (answered) return path;
+    endpoint.render()
+      .then((text) => { if (!res.destroyed) send(res, req, 200, TEXT_FORMAT, Buffer.from(text)); }, () => { if (!res.destroyed) send(res, req, 500, 'text/plain', COLLECT_FAILED); })
+      .catch(() => res.destroy());
     return path;
   });
 }

@@ -72,6 +72,16 @@ test('showDetails: who sees details at each level', () => {
   }
 });
 
+test('local: a loopback caller naming another host (DNS rebinding in a browser) gets the status alone, unless it holds the token', () => {
+  for (const host of ['127.0.0.1:9000', 'localhost:9000', 'LOCALHOST', '[::1]:9000', '10.0.0.7:9000', undefined]) {
+    assert.equal(showDetails('local', TOKEN, '127.0.0.1', undefined, host), true, String(host));
+  }
+  for (const host of ['evil.example:9000', 'orders:9000', 'localhost.evil.example']) {
+    assert.equal(showDetails('local', TOKEN, '127.0.0.1', undefined, host), false, host);
+    assert.equal(showDetails('local', TOKEN, '127.0.0.1', `Bearer ${TOKEN}`, host), true, `${host} with the token`);
+  }
+});
+
 test('local: a loopback caller sees details', async (t) => {
   const port = await failingService(t, 'local');
   const { status, body } = await probe(port, '/health');

@@ -91,3 +91,13 @@ test('/metrics answers GET and HEAD only, other paths 404; the port taken: one V
   assert.equal(line.port, busy);
   assert.equal((await probe(await second.probePort(), '/health/live')).status, 200);
 });
+
+test('/metrics is redacted like every other export: a password in an application\'s metric attribute never leaves', async (t) => {
+  const agent = spawnAgent(fixture('app-metric-secret.js'), agentEnv({ OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0', OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' }));
+  t.after(() => agent.kill());
+  const text = await (await fetch(`http://127.0.0.1:${await metricsPort(agent)}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('orders_jobs_total{'));
+  assert.ok(line, 'the application\'s counter is served');
+  assert.doesNotMatch(text, /hunter2-secret/);
+  assert.match(line, /db_url="postgres:\/\/app:[^"]*@db:5432\/orders"/);
+});
