@@ -10,12 +10,12 @@ const SHAPES: Record<Status, string> = { pass: '●', warn: '▲', fail: '✖' }
 
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1b1b1b;background:#fafafa}
 h1{font-size:1.3rem;margin:0 0 .3rem}p.meta{color:#555;margin:0 0 1rem}
-table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #ddd;vertical-align:middle}
+table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #ddd;vertical-align:middle;white-space:nowrap}
 th{font-weight:600;color:#333}.status{font-weight:700;white-space:nowrap}
 .pass{color:#1a6b2f}.warn{color:#8a5a00}.fail{color:#b00020}
 .strip span{display:inline-block;width:.9em;text-align:center;font-size:.8em}
 .banner{padding:.6rem .8rem;margin:0 0 1rem;border:2px solid #b00020;background:#fff}
-svg{display:block}polyline{fill:none;stroke:#335;stroke-width:1.5}td.output{color:#333;max-width:32rem;overflow-wrap:anywhere}`;
+svg{display:block}polyline{fill:none;stroke:#335;stroke-width:1.5}td.output{color:#333;white-space:normal;max-width:32rem;overflow-wrap:anywhere}`;
 
 /** The only style the page has: allowed by its hash, so the policy needs no 'unsafe-inline'. */
 export const STATUS_PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(CSS).digest('base64')}'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;

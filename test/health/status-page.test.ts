@@ -65,6 +65,9 @@ test('the status page in Chromium: every check by shape and word, self-contained
   await page.locator('tr[data-check="db"]', { hasText: '✖ fail' }).waitFor({ timeout: 5_000 });
   assert.match(await rowText('db'), /connection refused/);
   assert.match(await page.locator('#overall').innerText(), /✖ fail/);
+  engine.takeOutOfService(60_000, 'heap dump for INC-42');
+  await page.locator('.banner', { hasText: 'out of service until' }).waitFor({ timeout: 5_000 });
+  assert.match(await page.locator('.banner').innerText(), /heap dump for INC-42/);
   mkdirSync(join(ROOT, '.artifacts'), { recursive: true });
   await page.screenshot({ path: join(ROOT, '.artifacts', 'status-page.png'), fullPage: true });
 
