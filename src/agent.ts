@@ -11,14 +11,13 @@ import { HealthEngine } from './health/engine';
 import type { RotationChange } from './health/engine';
 import { assertValidCheck, resolveOptions } from './health/options';
 import type { CheckFn, CheckOptions, CheckSnapshot, StateChange } from './types';
-import { portOf, probeServers } from './probes/agent-server';
+import { portOf, agentServers } from './probes/agent-server';
 import { startProbeServer } from './probes/server';
 import { createAgentLogger } from './telemetry/logger';
 import { forwardToOpenTelemetry } from './telemetry/log-records';
 import { createHealthMetrics, type HealthMetrics } from './telemetry/health-metrics';
 import { applicationPackage, AGENT_VERSION, serviceName } from './telemetry/resource';
 import type { PrometheusEndpoint } from './telemetry/prometheus-endpoint';
-import { startPrometheusServer } from './telemetry/prometheus-endpoint';
 import { startTelemetry, withDeadline, type Telemetry } from './telemetry/sdk';
 import { addKnownSecret, addSecretsFromHeaders, errorMessage } from './util/redact';
 
@@ -82,7 +81,7 @@ export class Agent {
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
         this.telemetry = startTelemetry(config.env, this.logger, {
-          isProbeRequest: (req) => probeServers.has((req as { socket?: { server?: Server } }).socket?.server as Server),
+          isProbeRequest: (req) => agentServers.has((req as { socket?: { server?: Server } }).socket?.server as Server),
           serves: !this.tracesOnly,
         });
         // The process's health is the main thread's to report, once.
@@ -147,7 +146,7 @@ export class Agent {
   private async servePrometheus(endpoint: PrometheusEndpoint): Promise<void> {
     const { OTEL_EXPORTER_PROMETHEUS_HOST: host, OTEL_EXPORTER_PROMETHEUS_PORT: port } = this.config.env;
     try {
-      this.metricsServer = await startPrometheusServer(endpoint, host, port);
+      this.metricsServer = await endpoint.listen(host, port);
       this.logger.info({ port: portOf(this.metricsServer), host }, `listening: metrics on http://${host}:${portOf(this.metricsServer)}/metrics`);
     } catch (error) {
       this.logger.error({ code: 'VIGIL_ERR_METRICS_LISTEN', port, host }, `metrics endpoint could not listen on ${host}:${port}: ${errorMessage(error)}; going on without it`);

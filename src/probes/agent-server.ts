@@ -65,7 +65,7 @@ export const HEADERS = {
 const INTERNAL_ERROR = Buffer.from(JSON.stringify({ error: 'Internal Server Error' }));
 
 /** Servers of the agent: their requests are never traced (kubelet and scrape traffic is noise). */
-export const probeServers = new WeakSet<Server>();
+export const agentServers = new WeakSet<Server>();
 
 /**
  * One of the agent's servers (probes, /metrics): plain node:http within the bounds above, never
@@ -90,7 +90,7 @@ export function listenBounded(options: AgentServerOptions, handle: (req: Incomin
     }
     options.onRequest?.(route, res.statusCode, (performance.now() - started) / 1000);
   });
-  probeServers.add(server);
+  agentServers.add(server);
   // The HTTP instrumentation wraps http.Server.prototype.emit, and even for a request it ignores
   // (isProbeRequest) it binds a context to the request and the response: several closures and
   // listeners per request, which under a pipelining flood cost more than the answer. The agent's

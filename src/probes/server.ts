@@ -7,7 +7,7 @@ import { httpStatusOf } from '../health/status';
 import type { Group } from '../types';
 import { HEADERS, listenBounded, routeOf, send, type AgentServerOptions } from './agent-server';
 import { redact, redactDeep } from '../util/redact';
-import { renderStatusPage, STATUS_PAGE_CSP } from './status-page';
+import { renderStatusPage, STATUS_PAGE_CSP, withRefresh } from './status-page';
 import { buildReport, liveFields, renderReport, type RenderedReport, type ServiceInfo } from './report';
 
 export interface ProbeServerOptions extends AgentServerOptions {
@@ -58,7 +58,7 @@ class Reports {
   }
 
   page(details: boolean, refreshSeconds: number): Buffer {
-    return this.memo(`${UI_ROUTE} ${details} ${refreshSeconds}`, () => statusPage(this.engine, this.options, details, refreshSeconds));
+    return withRefresh(this.memo(`${UI_ROUTE} ${details}`, () => statusPage(this.engine, this.options, details)), refreshSeconds);
   }
 
   /** A body per key, rebuilt when the engine changes or after REPORT_TTL_MS: a caller repeating a request costs one build per interval. */
@@ -84,36 +84,44 @@ export const ROTATION_ROUTES = ['/health/out-of-service', '/health/in-service'];
 /** The longest an instance may be taken out of rotation at once. */
 const MAX_OUT_OF_SERVICE_MS = 24 * 3_600_000;
 
-const NOT_FOUND = { type: 'application/json', body: Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ROUTES.keys(), HISTORY_ROUTE, UI_ROUTE, ...ROTATION_ROUTES] })) };
+/** What answers one request: the engine, the cached bodies, the options, the caller's request. */
+interface Asked {
+  engine: HealthEngine;
+  reports: Reports;
+  options: ProbeServerOptions;
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+}
+
 const READ = ['GET', 'HEAD'];
 const WRITE = ['POST'];
 
-function methodsOf(path: string): readonly string[] | undefined {
-  if (ROUTES.has(path) || path === HISTORY_ROUTE || path === UI_ROUTE) return READ;
-  return ROTATION_ROUTES.includes(path) ? WRITE : undefined;
-}
+/** Every route of the probe server, one row each: the methods it takes and how it answers. */
+const ANSWERS = new Map<string, { methods: readonly string[]; answer(asked: Asked): void }>([
+  ...[...ROUTES.keys()].map((path) => [path, { methods: READ, answer: answerProbe }] as const),
+  [HISTORY_ROUTE, { methods: READ, answer: (a) => send(a.res, a.req, 200, 'application/json', a.reports.history(detailsFor(a))) }],
+  [UI_ROUTE, { methods: READ, answer: answerPage }],
+  ...ROTATION_ROUTES.map((path) => [path, { methods: WRITE, answer: switchRotation }] as const),
+]);
+
+const NOT_FOUND = { type: 'application/json', body: Buffer.from(JSON.stringify({ error: 'Not Found', routes: [...ANSWERS.keys()] })) };
 
 /** Answers one request; returns the route label for metrics (bounded cardinality). */
 function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse): string {
-  const { path, answered } = routeOf(req, res, methodsOf, NOT_FOUND);
-  if (answered) return path;
-  if (ROTATION_ROUTES.includes(path)) {
-    switchRotation(engine, options, req, res, path);
-    return path;
-  }
-  const details = showDetails(options.details, options.token, req.socket.remoteAddress, req.headers.authorization, req.headers.host);
-  if (path === HISTORY_ROUTE) {
-    send(res, req, 200, 'application/json', reports.history(details));
-    return path;
-  }
-  if (path === UI_ROUTE) {
-    res.setHeader('content-security-policy', STATUS_PAGE_CSP);
-    res.setHeader('x-frame-options', 'DENY');
-    res.setHeader('referrer-policy', 'no-referrer');
-    send(res, req, 200, 'text/html; charset=utf-8', reports.page(details, refreshOf(req.url ?? '')));
-    return path;
-  }
-  const rendered = reports.get(path, ROUTES.get(path), details);
+  const { path, answered } = routeOf(req, res, (p) => ANSWERS.get(p)?.methods, NOT_FOUND);
+  if (!answered) ANSWERS.get(path)!.answer({ engine, reports, options, req, res, path });
+  return path;
+}
+
+function detailsFor({ options, req }: Asked): boolean {
+  return showDetails(options.details, options.token, req.socket.remoteAddress, req.headers.authorization, req.headers.host);
+}
+
+/** A probe or /health: the cached report around its two live fields. */
+function answerProbe(asked: Asked): void {
+  const { reports, req, res, path } = asked;
+  const rendered = reports.get(path, ROUTES.get(path), detailsFor(asked));
   const live = liveFields();
   res.writeHead(httpStatusOf(rendered.status), { ...HEADERS, 'content-type': 'application/health+json', 'content-length': rendered.head.length + live.length + rendered.tail.length });
   if (req.method === 'HEAD') {
@@ -124,7 +132,14 @@ function handle(engine: HealthEngine, reports: Reports, options: ProbeServerOpti
     res.write(live, 'latin1');
     res.end(rendered.tail);
   }
-  return path;
+}
+
+function answerPage(asked: Asked): void {
+  const { reports, req, res } = asked;
+  res.setHeader('content-security-policy', STATUS_PAGE_CSP);
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
+  send(res, req, 200, 'text/html; charset=utf-8', reports.page(detailsFor(asked), refreshOf(req.url ?? '')));
 }
 
 /** Why readiness (and /health, which says so) fails while out of rotation. */
@@ -139,7 +154,7 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
  * POST /health/out-of-service?for=10m&reason=... and POST /health/in-service, for holders of
  * VIGIL_TOKEN only (whatever VIGIL_DETAILS says): anyone else changes nothing.
  */
-function switchRotation(engine: HealthEngine, options: ProbeServerOptions, req: IncomingMessage, res: ServerResponse, path: string): void {
+function switchRotation({ engine, options, req, res, path }: Asked): void {
   if (!options.token) return send(res, req, 403, 'application/json', json({ error: 'VIGIL_TOKEN is not set: the instance cannot be taken out of service' }));
   if (!holdsToken(options.token, req.headers.authorization)) {
     res.setHeader('www-authenticate', 'Bearer');
@@ -171,10 +186,10 @@ function refreshOf(url: string): number {
   return Number.isInteger(asked) && asked >= 1 && asked <= 300 ? asked : 5;
 }
 
-function statusPage(engine: HealthEngine, options: ProbeServerOptions, details: boolean, refreshSeconds: number): Buffer {
+function statusPage(engine: HealthEngine, options: ProbeServerOptions, details: boolean): string {
   const { status } = engine.status();
   const checks = details ? (redactDeep(engine.history()) as ReturnType<HealthEngine['history']>) : [];
-  return Buffer.from(renderStatusPage({ status, service: details ? options.service.serviceId : 'vigil', checks, outOfService: details ? engine.outOfService : undefined, details, refreshSeconds }));
+  return renderStatusPage({ status, service: details ? options.service.serviceId : 'vigil', checks, outOfService: details ? engine.outOfService : undefined, details });
 }
 
 /** The history report; without details, the overall status alone, as /health gives it. */

@@ -59,10 +59,19 @@ export interface StatusPage {
   checks: CheckHistory[];
   outOfService?: OutOfService;
   details: boolean;
-  refreshSeconds: number;
 }
 
-/** The whole page; every value from a check passes through `escape`. */
+/**
+ * Where the page says how often it reloads: filled per request (`?refresh=`), so one rendered page
+ * serves every value. No check's text can hold it: escape() turns its `<` into `&#60;`.
+ */
+const REFRESH_SLOT = '<!--refresh-->';
+
+export function withRefresh(page: string, seconds: number): Buffer {
+  return Buffer.from(page.replaceAll(REFRESH_SLOT, String(seconds)));
+}
+
+/** The whole page, its reload interval left to withRefresh; every value from a check passes through `escape`. */
 export function renderStatusPage(page: StatusPage): string {
   const rows = page.checks.map((c) => `<tr data-check="${escape(c.name)}"><td>${escape(c.name)}</td><td>${statusLabel(c.status)}</td>`
     + `<td>${c.forMs === undefined ? 'no result yet' : `for ${formatAge(c.forMs)}`}</td>`
@@ -76,11 +85,11 @@ export function renderStatusPage(page: StatusPage): string {
     ? `${banner}<table><thead><tr><th>check</th><th>status</th><th>in this state</th><th>window</th><th>recent results</th><th>latency</th><th>latest output</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>`
     : '<p>Check details are not shown to this caller (VIGIL_DETAILS decides who sees them).</p>';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${page.refreshSeconds}">
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${REFRESH_SLOT}">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>${SHAPES[page.status]} ${page.status}: ${escape(page.service)}</title>
 <style>${CSS}</style></head><body>
 <h1 id="overall">${escape(page.service)}: ${statusLabel(page.status)}</h1>
-<p class="meta">${escape(new Date().toISOString())} · refreshes every ${page.refreshSeconds} s</p>
+<p class="meta">${escape(new Date().toISOString())} · refreshes every ${REFRESH_SLOT} s</p>
 ${body}
 </body></html>
 `;

@@ -19,6 +19,8 @@ export interface PrometheusEndpoint {
   reader: MetricReader;
   /** Every metric, collected now, in the Prometheus text format. */
   render(): Promise<string>;
+  /** Serves `render` at /metrics on its own port (the specification's OTEL_EXPORTER_PROMETHEUS_HOST / _PORT). */
+  listen(host: string, port: number): Promise<Server>;
 }
 
 /**
@@ -35,10 +37,12 @@ export function createPrometheusEndpoint(): PrometheusEndpoint {
   // Scrapes at once share one collection: a client that opens many cannot multiply the work.
   let under: Promise<string> | undefined;
   const collect = async () => serializer.serialize(redactMetrics(asCollectorNames((await reader.collect()).resourceMetrics)));
-  return {
+  const endpoint: PrometheusEndpoint = {
     reader,
     render: () => (under ??= collect().finally(() => { under = undefined; })),
+    listen: (host, port) => serve(endpoint, host, port),
   };
+  return endpoint;
 }
 
 function asCollectorNames(resourceMetrics: ResourceMetrics): ResourceMetrics {
@@ -66,8 +70,8 @@ const METRICS_METHODS = ['GET', 'HEAD'];
 const COLLECT_FAILED = Buffer.from('the metrics could not be collected\n');
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** `/metrics` on its own port (the specification's OTEL_EXPORTER_PROMETHEUS_HOST / _PORT); bounded and unref'd like the probes. */
-export function startPrometheusServer(endpoint: PrometheusEndpoint, host: string, port: number): Promise<Server> {
+/** `/metrics`, bounded and unref'd like the probes. */
+function serve(endpoint: PrometheusEndpoint, host: string, port: number): Promise<Server> {
   return listenBounded({ host, port }, (req, res) => {
     const { path, answered } = routeOf(req, res, (p) => (p === '/metrics' ? METRICS_METHODS : undefined), NOT_FOUND);
     if (answered) return path;
