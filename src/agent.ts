@@ -77,7 +77,7 @@ export class Agent {
       onChange: (change) => this.onChange(change),
       onRotation: (change) => this.onRotation(change),
       onStillFailing: (check, sinceMs, reason, traceId, spanId) => this.logger.warn({ check, failingForMs: Math.round(sinceMs), reason, ...runIds(traceId, spanId) }, `check ${check} is still failing`),
-    }, undefined, undefined, config.historySize);
+    }, { historySize: config.historySize });
     if (!config.env.OTEL_SDK_DISABLED) {
       try {
         this.telemetry = startTelemetry(config.env, this.logger, {

@@ -32,6 +32,15 @@ export interface EngineHooks {
   onStillFailing?(check: string, sinceMs: number, reason: string | undefined, traceId: string, spanId: string): void;
 }
 
+export interface EngineSettings {
+  /** How often a check that stays failed is said again (onStillFailing). */
+  reminderMs?: number;
+  /** The monotonic clock (tests). */
+  now?: () => number;
+  /** Results kept per check for history() (VIGIL_HISTORY_SIZE). */
+  historySize?: number;
+}
+
 interface Entry {
   check: CheckDefinition;
   options: ResolvedOptions;
@@ -94,13 +103,15 @@ export class HealthEngine {
   /** Bumped by every change of what snapshot() and status() return, except staleness (time). */
   private changes = 0;
 
-  constructor(
-    private readonly hooks: EngineHooks = {},
-    private readonly reminderMs = 300_000,
-    private readonly now: () => number = () => performance.now(),
-    /** Results kept per check for history(). */
-    private readonly historySize = 60,
-  ) {}
+  private readonly reminderMs: number;
+  private readonly now: () => number;
+  private readonly historySize: number;
+
+  constructor(private readonly hooks: EngineHooks = {}, settings: EngineSettings = {}) {
+    this.reminderMs = settings.reminderMs ?? 300_000;
+    this.now = settings.now ?? (() => performance.now());
+    this.historySize = settings.historySize ?? 60;
+  }
 
   /** Adds a check; a check of the same name is replaced (its connections closed). */
   register(check: CheckDefinition, options: ResolvedOptions): void {

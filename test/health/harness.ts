@@ -28,7 +28,7 @@ export function options(overrides: Partial<ResolvedOptions> = {}): ResolvedOptio
 
 /** An engine whose timers stop when the test ends. */
 export function engineFor(t: TestContext, hooks: EngineHooks = {}, reminderMs?: number, now?: () => number, historySize?: number): HealthEngine {
-  const engine = new HealthEngine(hooks, reminderMs, now, historySize);
+  const engine = new HealthEngine(hooks, { reminderMs, now, historySize });
   t.after(() => engine.stop());
   return engine;
 }
